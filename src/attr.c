@@ -1,0 +1,211 @@
+/* GETATTR, SETATTR, ACCESS and STATFS. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "creds.h"
+#include "veneer.h"
+
+static int do_getattr(int fd, struct stat *st)
+{
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+void vn_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_node *n;
+	struct stat st;
+	int fd, err;
+
+	err = vn_node_get_fd(fs, ino, &n, &fd);
+	if (err)
+		goto out;
+	err = do_getattr(fd, &st);
+	vn_node_put(fs, n);
+out:
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, fs->attr_timeout);
+}
+
+/* What SETATTR is asked to do, decoded once. */
+struct vn_setattr {
+	struct vn_fs *fs;
+	int fd;			/* the node's O_PATH fd */
+	int fh;			/* open file handle, or -1 */
+	const struct stat *attr;
+	int valid;
+};
+
+static int set_mode(struct vn_setattr *s)
+{
+	char path[32];
+	int err;
+
+	if (s->fh >= 0)
+		err = fchmod(s->fh, s->attr->st_mode);
+	else {
+		vn_proc_path(s->fd, path, sizeof(path));
+		err = chmod(path, s->attr->st_mode);
+	}
+	return err < 0 ? -errno : 0;
+}
+
+static int set_owner(struct vn_setattr *s)
+{
+	uid_t uid = (s->valid & FUSE_SET_ATTR_UID) ? s->attr->st_uid : (uid_t)-1;
+	gid_t gid = (s->valid & FUSE_SET_ATTR_GID) ? s->attr->st_gid : (gid_t)-1;
+
+	if (fchownat(s->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	return 0;
+}
+
+static int set_size(struct vn_setattr *s)
+{
+	char path[32];
+	int err;
+
+	if (s->fh >= 0)
+		err = ftruncate(s->fh, s->attr->st_size);
+	else {
+		/* Opens for writing as the caller: permissions apply. */
+		vn_proc_path(s->fd, path, sizeof(path));
+		err = truncate(path, s->attr->st_size);
+	}
+	return err < 0 ? -errno : 0;
+}
+
+static void pick_time(struct timespec *ts, int valid, int set_flag,
+		      int now_flag, const struct timespec *value)
+{
+	if (valid & now_flag) {
+		ts->tv_sec = 0;
+		ts->tv_nsec = UTIME_NOW;
+	} else if (valid & set_flag) {
+		*ts = *value;
+	} else {
+		ts->tv_sec = 0;
+		ts->tv_nsec = UTIME_OMIT;
+	}
+}
+
+static int set_times(struct vn_setattr *s)
+{
+	struct timespec tv[2];
+	int err;
+
+	pick_time(&tv[0], s->valid, FUSE_SET_ATTR_ATIME,
+		  FUSE_SET_ATTR_ATIME_NOW, &s->attr->st_atim);
+	pick_time(&tv[1], s->valid, FUSE_SET_ATTR_MTIME,
+		  FUSE_SET_ATTR_MTIME_NOW, &s->attr->st_mtim);
+	if (s->fh >= 0) {
+		err = futimens(s->fh, tv);
+	} else {
+		/* On the object itself, a symlink included. */
+		err = utimensat(s->fd, "", tv,
+				AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	}
+	return err < 0 ? -errno : 0;
+}
+
+static int do_setattr(struct vn_setattr *s, struct stat *out)
+{
+	int err = 0;
+
+	if (s->valid & FUSE_SET_ATTR_MODE)
+		err = set_mode(s);
+	if (!err && (s->valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		err = set_owner(s);
+	if (!err && (s->valid & FUSE_SET_ATTR_SIZE))
+		err = set_size(s);
+	if (!err && (s->valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+				 FUSE_SET_ATTR_ATIME_NOW |
+				 FUSE_SET_ATTR_MTIME_NOW)))
+		err = set_times(s);
+	if (!err)
+		err = do_getattr(s->fd, out);
+	return err;
+}
+
+void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		   int valid, struct fuse_file_info *fi)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_setattr s = { .fs = fs, .attr = attr, .valid = valid };
+	struct vn_creds c;
+	struct vn_node *n;
+	struct stat st;
+	int err;
+
+	err = vn_node_get_fd(fs, ino, &n, &s.fd);
+	if (err)
+		goto out;
+	s.fh = fi ? (int)fi->fh : -1;
+	err = vn_creds_enter(fs->switch_creds, req, &c);
+	if (!err) {
+		err = do_setattr(&s, &st);
+		vn_creds_leave(&c);
+	}
+	vn_node_put(fs, n);
+out:
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, fs->attr_timeout);
+}
+
+void vn_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_creds c;
+	struct vn_node *n;
+	char path[32];
+	int fd, err;
+
+	err = vn_node_get_fd(fs, ino, &n, &fd);
+	if (err)
+		goto out;
+	vn_proc_path(fd, path, sizeof(path));
+	err = vn_creds_enter(fs->switch_creds, req, &c);
+	if (!err) {
+		/* AT_EACCESS: judge by the fsuid we just took, not the real
+		 * uid, which stays the daemon's. */
+		if (faccessat(AT_FDCWD, path, mask, AT_EACCESS) < 0)
+			err = -errno;
+		vn_creds_leave(&c);
+	}
+	vn_node_put(fs, n);
+out:
+	fuse_reply_err(req, -err);
+}
+
+void vn_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct statvfs sv;
+	struct vn_node *n;
+	int fd, err;
+
+	err = vn_node_get_fd(fs, ino, &n, &fd);
+	if (err)
+		goto out;
+	if (fstatvfs(fd, &sv) < 0)
+		err = -errno;
+	vn_node_put(fs, n);
+out:
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_statfs(req, &sv);
+}

@@ -1,0 +1,29 @@
+/* Per-request credentials: when the daemon runs as root, each request is
+ * carried out with the caller's fsuid, fsgid and supplementary groups so
+ * that the source filesystem applies its own permission rules and new
+ * files get the caller's ownership. Changes are thread-local (raw
+ * syscalls, not glibc's process-wide setgroups). */
+#ifndef VN_CREDS_H
+#define VN_CREDS_H
+
+#include <stdbool.h>
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+struct vn_creds {
+	bool active;
+};
+
+/* Remember the daemon's own supplementary groups; call once at start. */
+void vn_creds_setup(void);
+
+/* Act as the caller of req if enabled. Resolve node fds before calling
+ * this: reopening by file handle needs the daemon's capabilities.
+ * Returns 0 or -errno (then nothing was changed). */
+int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c);
+
+/* Return to the daemon's own credentials. */
+void vn_creds_leave(struct vn_creds *c);
+
+#endif

@@ -1,0 +1,256 @@
+/* Open files: OPEN CREATE READ WRITE FLUSH RELEASE FSYNC FALLOCATE LSEEK
+ * COPY_FILE_RANGE FLOCK. A file handle (fi->fh) is a real fd opened as the
+ * caller; data moves with splice where libfuse can. POSIX byte-range locks
+ * are left to the kernel, which enforces them between all users of the
+ * mount. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "creds.h"
+#include "veneer.h"
+
+/* Flags for the real open. */
+static int real_flags(struct vn_fs *fs, int flags)
+{
+	/* The kernel bypasses its own cache for O_DIRECT opens already;
+	 * passing it down would demand an alignment FUSE buffers lack. */
+	flags &= ~O_DIRECT;
+	if (fs->opts->writeback) {
+		/* The kernel may read to fill a page a writer touched, and
+		 * appends from its own idea of the size. */
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return flags | O_CLOEXEC;
+}
+
+static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi)
+{
+	switch (fs->opts->cache) {
+	case VN_CACHE_NEVER:
+		fi->direct_io = 1;
+		break;
+	case VN_CACHE_ALWAYS:
+		fi->keep_cache = 1;
+		break;
+	default:
+		break; /* auto: the kernel drops stale pages itself */
+	}
+}
+
+/* Count the handle on the node; if the reply cannot be delivered (the
+ * opener was interrupted) nobody will release it, so undo at once. */
+static void reply_opened(fuse_req_t req, struct vn_fs *fs, struct vn_node *n,
+			 struct fuse_file_info *fi,
+			 const struct fuse_entry_param *e)
+{
+	struct vn_garbage g = { .nfds = 0 };
+	int err;
+
+	vn_table_open(&fs->table, n, +1, &g);
+	err = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
+	if (err == -ENOENT) {
+		close((int)fi->fh);
+		vn_table_open(&fs->table, n, -1, &g);
+	}
+	vn_garbage_release(&g);
+}
+
+static int open_as_caller(struct vn_fs *fs, fuse_req_t req, int fd, int flags)
+{
+	struct vn_creds c;
+	int nfd, err;
+
+	err = vn_creds_enter(fs->switch_creds, req, &c);
+	if (err)
+		return err;
+	nfd = vn_reopen(fs, fd, real_flags(fs, flags));
+	if (nfd == -EACCES && fs->opts->writeback &&
+	    (flags & O_ACCMODE) == O_WRONLY)
+		nfd = vn_reopen(fs, fd, flags & ~(O_DIRECT | O_APPEND));
+	vn_creds_leave(&c);
+	return nfd;
+}
+
+void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_node *n;
+	int fd, nfd, err;
+
+	err = vn_node_get_fd(fs, ino, &n, &fd);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	nfd = open_as_caller(fs, req, fd, fi->flags);
+	if (nfd < 0) {
+		fuse_reply_err(req, -nfd);
+	} else {
+		fi->fh = (uint64_t)nfd;
+		set_cache_flags(fs, fi);
+		reply_opened(req, fs, n, fi, NULL);
+	}
+	vn_node_put(fs, n);
+}
+
+static int create_as_caller(struct vn_fs *fs, fuse_req_t req, int dirfd,
+			    const char *name, mode_t mode, int flags)
+{
+	struct vn_creds c;
+	int fd, err;
+
+	err = vn_creds_enter(fs->switch_creds, req, &c);
+	if (err)
+		return err;
+	/* O_NOFOLLOW: a symlink that appeared under the name is not
+	 * followed out of the source. */
+	fd = openat(dirfd, name, real_flags(fs, flags) | O_CREAT | O_NOFOLLOW,
+		    mode & 07777);
+	err = fd < 0 ? -errno : fd;
+	vn_creds_leave(&c);
+	return err;
+}
+
+void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_node *dir = NULL, *n;
+	struct fuse_entry_param e;
+	int dirfd, fd, err;
+
+	err = vn_check_name(name);
+	if (!err)
+		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
+	if (err)
+		goto out;
+	fd = create_as_caller(fs, req, dirfd, name, mode, fi->flags);
+	if (fd < 0) {
+		err = fd;
+		goto out;
+	}
+	err = vn_lookup_entry(fs, dir, dirfd, name, &e);
+	n = err ? NULL : vn_node_get(fs, e.ino);
+	if (!n) {
+		err = err ?: -ESTALE;
+		close(fd);
+		goto out;
+	}
+	fi->fh = (uint64_t)fd;
+	set_cache_flags(fs, fi);
+	reply_opened(req, fs, n, fi, &e);
+	vn_node_put(fs, n);
+out:
+	vn_node_put(fs, dir);
+	if (err)
+		fuse_reply_err(req, -err);
+}
+
+void vn_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi)
+{
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = (int)fi->fh;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void vn_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+		     off_t off, struct fuse_file_info *fi)
+{
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	ssize_t res;
+
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = (int)fi->fh;
+	out.buf[0].pos = off;
+	res = fuse_buf_copy(&out, in, 0);
+	if (res < 0)
+		fuse_reply_err(req, (int)-res);
+	else
+		fuse_reply_write(req, (size_t)res);
+}
+
+void vn_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* Closing a duplicate reports delayed write errors (as NFS would)
+	 * without giving up the handle. */
+	int fd = dup((int)fi->fh), err = 0;
+
+	if (fd < 0 || close(fd) < 0)
+		err = errno;
+	fuse_reply_err(req, err);
+}
+
+void vn_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_garbage g = { .nfds = 0 };
+	struct vn_node *n = vn_node_get(fs, ino);
+
+	close((int)fi->fh);
+	if (n) {
+		vn_table_open(&fs->table, n, -1, &g);
+		vn_node_put(fs, n);
+	}
+	vn_garbage_release(&g);
+	fuse_reply_err(req, 0);
+}
+
+void vn_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		 struct fuse_file_info *fi)
+{
+	int fd = (int)fi->fh;
+	int err = datasync ? fdatasync(fd) : fsync(fd);
+
+	fuse_reply_err(req, err < 0 ? errno : 0);
+}
+
+void vn_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		     off_t length, struct fuse_file_info *fi)
+{
+	int err = fallocate((int)fi->fh, mode, offset, length);
+
+	fuse_reply_err(req, err < 0 ? errno : 0);
+}
+
+void vn_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		 struct fuse_file_info *fi)
+{
+	off_t res = lseek((int)fi->fh, off, whence);
+
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, res);
+}
+
+void vn_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			   struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			   off_t off_out, struct fuse_file_info *fi_out,
+			   size_t len, int flags)
+{
+	ssize_t res = copy_file_range((int)fi_in->fh, &off_in, (int)fi_out->fh,
+				      &off_out, len, (unsigned int)flags);
+
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)res);
+}
+
+void vn_op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		 int op)
+{
+	int err = flock((int)fi->fh, op);
+
+	fuse_reply_err(req, err < 0 ? errno : 0);
+}

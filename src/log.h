@@ -1,0 +1,19 @@
+/* Logging: stderr in the foreground, syslog once daemonized. */
+#ifndef VN_LOG_H
+#define VN_LOG_H
+
+#include <syslog.h>
+
+/* Send later messages to syslog, each tagged with the mountpoint. */
+void vn_log_to_syslog(const char *mountpoint);
+/* Print debug-level messages too. */
+void vn_log_set_debug(int on);
+/* Log one line at a syslog level (LOG_ERR, LOG_WARNING, LOG_DEBUG...). */
+void vn_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define vn_err(...) vn_log(LOG_ERR, __VA_ARGS__)
+#define vn_warn(...) vn_log(LOG_WARNING, __VA_ARGS__)
+#define vn_debug(...) vn_log(LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,147 @@
+/* LOOKUP, FORGET and BATCH_FORGET: names to nodes, and the kernel's lookup
+ * counts. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "veneer.h"
+
+int vn_check_name(const char *name)
+{
+	if (strchr(name, '/'))
+		return -EINVAL;
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* The file handle of the object open as fd, or NULL where the filesystem
+ * has none (the node then reopens by name). */
+static struct file_handle *get_handle(struct vn_fs *fs, int fd, int *mount_id)
+{
+	struct file_handle *fh;
+
+	if (!fs->use_handles)
+		return NULL;
+	fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	if (!fh)
+		return NULL;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", fh, mount_id, AT_EMPTY_PATH) < 0) {
+		free(fh);
+		return NULL;
+	}
+	/* Keep only the bytes used: most handles are 8 to 20 bytes. */
+	return realloc(fh, sizeof(*fh) + fh->handle_bytes) ?: fh;
+}
+
+static void fill_timeouts(struct vn_fs *fs, struct fuse_entry_param *e)
+{
+	e->attr_timeout = fs->attr_timeout;
+	e->entry_timeout = fs->entry_timeout;
+	e->generation = 0; /* nodeids carry their own generation */
+}
+
+int vn_lookup_entry(struct vn_fs *fs, struct vn_node *dir, int dirfd,
+		    const char *name, struct fuse_entry_param *e)
+{
+	struct vn_entry_key key = { .mount_id = -1 };
+	struct vn_garbage g = { .nfds = 0 };
+	struct vn_node *n;
+	int fd, err;
+
+	memset(e, 0, sizeof(*e));
+	/* ".." of the root would leave the source: it is the root itself. */
+	if (strcmp(name, "..") == 0 && dir->nodeid == FUSE_ROOT_ID)
+		name = ".";
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &e->attr) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	key.dev = e->attr.st_dev;
+	key.ino = e->attr.st_ino;
+	key.type = e->attr.st_mode;
+	key.handle = get_handle(fs, fd, &key.mount_id);
+	if (key.handle)
+		vn_mount_note(fs, key.mount_id, fd);
+	n = vn_table_enter(&fs->table, dir, name, &key);
+	if (!n) {
+		err = -ENOMEM;
+		goto out_close;
+	}
+	/* The fd is likely needed next (open, getattr): cache it. */
+	vn_table_set_fd(&fs->table, n, fd, &g);
+	vn_garbage_release(&g);
+	e->ino = n->nodeid;
+	fill_timeouts(fs, e);
+	vn_node_put(fs, n);
+	return 0;
+out_close:
+	close(fd);
+	return err;
+}
+
+void vn_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct fuse_entry_param e;
+	struct vn_node *dir;
+	int dirfd, err;
+
+	err = vn_check_name(name);
+	if (err)
+		goto out;
+	err = vn_node_get_fd(fs, parent, &dir, &dirfd);
+	if (err)
+		goto out;
+	err = vn_lookup_entry(fs, dir, dirfd, name, &e);
+	vn_node_put(fs, dir);
+	if (err == -ENOENT && fs->negative_timeout > 0) {
+		/* A zero nodeid tells the kernel to cache the absence. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->negative_timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+out:
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void forget_one(struct vn_fs *fs, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct vn_garbage g = { .nfds = 0 };
+
+	if (vn_table_forget(&fs->table, ino, nlookup, &g) < 0)
+		vn_debug("forget of unknown nodeid %llu",
+			 (unsigned long long)ino);
+	vn_garbage_release(&g);
+}
+
+void vn_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	forget_one(vn_fs(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+void vn_op_forget_multi(fuse_req_t req, size_t count,
+			struct fuse_forget_data *forgets)
+{
+	struct vn_fs *fs = vn_fs(req);
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		forget_one(fs, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}

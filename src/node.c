@@ -1,0 +1,179 @@
+/* Nodes as the handlers see them: a validated nodeid, a use reference, and
+ * an O_PATH fd that is reopened on demand.
+ *
+ * A node does not pin a descriptor (see the fd budget in DESIGN.md): the
+ * table caches a bounded number of O_PATH fds, and an evicted one is
+ * reopened from the node's file handle, or, where the source filesystem
+ * has no handles, from its parent's fd and its name, checking that the same
+ * (st_dev, st_ino) is found. Neither way follows a symlink or walks a path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "veneer.h"
+
+/* Deeper than any path can be: a guard against parent loops. */
+#define VN_MAX_DEPTH (PATH_MAX / 2)
+
+struct vn_node *vn_node_get(struct vn_fs *fs, fuse_ino_t ino)
+{
+	return vn_table_get(&fs->table, ino);
+}
+
+void vn_node_put(struct vn_fs *fs, struct vn_node *n)
+{
+	struct vn_garbage g = { .nfds = 0 };
+
+	if (!n)
+		return;
+	vn_table_put(&fs->table, n, &g);
+	vn_garbage_release(&g);
+}
+
+void vn_proc_path(int fd, char *buf, size_t size)
+{
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+int vn_reopen(struct vn_fs *fs, int fd, int flags)
+{
+	char name[16];
+	int nfd;
+
+	snprintf(name, sizeof(name), "%d", fd);
+	/* The magic link must be followed, and must not create. */
+	flags &= ~(O_NOFOLLOW | O_CREAT | O_EXCL);
+	nfd = openat(fs->proc_fd, name, flags | O_CLOEXEC);
+	return nfd < 0 ? -errno : nfd;
+}
+
+void vn_mount_note(struct vn_fs *fs, int mount_id, int fd)
+{
+	int i, dup_fd = -1;
+
+	pthread_mutex_lock(&fs->mount_lock);
+	for (i = 0; i < fs->nmounts; i++)
+		if (fs->mounts[i].id == mount_id)
+			goto out;
+	if (fs->nmounts == VN_MAX_MOUNTS)
+		goto out;
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd >= 0) {
+		fs->mounts[fs->nmounts].id = mount_id;
+		fs->mounts[fs->nmounts].fd = dup_fd;
+		fs->nmounts++;
+	}
+out:
+	pthread_mutex_unlock(&fs->mount_lock);
+}
+
+static int mount_fd(struct vn_fs *fs, int mount_id)
+{
+	int i, fd = -1;
+
+	pthread_mutex_lock(&fs->mount_lock);
+	for (i = 0; i < fs->nmounts; i++)
+		if (fs->mounts[i].id == mount_id)
+			fd = fs->mounts[i].fd;
+	pthread_mutex_unlock(&fs->mount_lock);
+	return fd;
+}
+
+static int reopen_by_handle(struct vn_fs *fs, struct vn_node *n)
+{
+	int mfd = mount_fd(fs, n->mount_id), fd;
+
+	if (mfd < 0)
+		return -ESTALE;
+	fd = open_by_handle_at(mfd, n->handle, O_PATH | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int node_fd_depth(struct vn_fs *fs, struct vn_node *n, int depth);
+
+/* Reopen n as name in its parent, and make sure it is still the same
+ * object: a name may have been replaced behind our back. */
+static int reopen_by_name(struct vn_fs *fs, struct vn_node *n, int depth)
+{
+	char name[NAME_MAX + 1];
+	struct vn_node *p;
+	struct stat st;
+	int pfd, fd, err;
+
+	p = vn_table_get_parent(&fs->table, n, name, sizeof(name));
+	if (!p)
+		return -ESTALE;
+	pfd = node_fd_depth(fs, p, depth + 1);
+	if (pfd < 0) {
+		err = pfd;
+		goto out_put;
+	}
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno == ENOENT ? -ESTALE : -errno;
+		goto out_put;
+	}
+	if (fstat(fd, &st) < 0 || st.st_dev != n->dev || st.st_ino != n->ino) {
+		close(fd);
+		err = -ESTALE;
+		goto out_put;
+	}
+	err = fd;
+out_put:
+	vn_node_put(fs, p);
+	return err;
+}
+
+static int node_fd_depth(struct vn_fs *fs, struct vn_node *n, int depth)
+{
+	struct vn_garbage g = { .nfds = 0 };
+	int fd = vn_table_fd(&fs->table, n);
+
+	if (fd >= 0)
+		return fd;
+	if (depth > VN_MAX_DEPTH)
+		return -ELOOP;
+	fd = -ENOTSUP;
+	if (n->handle)
+		fd = reopen_by_handle(fs, n);
+	/* ESTALE from a handle means the object is gone: its name, if still
+	 * there, is another object. Other errors (no capability) fall back. */
+	if (fd < 0 && fd != -ESTALE)
+		fd = reopen_by_name(fs, n, depth);
+	if (fd < 0)
+		return fd;
+	fd = vn_table_set_fd(&fs->table, n, fd, &g);
+	vn_garbage_release(&g);
+	return fd;
+}
+
+int vn_node_fd(struct vn_fs *fs, struct vn_node *n)
+{
+	return node_fd_depth(fs, n, 0);
+}
+
+int vn_node_get_fd(struct vn_fs *fs, fuse_ino_t ino, struct vn_node **np,
+		   int *fdp)
+{
+	struct vn_node *n = vn_node_get(fs, ino);
+	int fd;
+
+	*np = NULL;
+	if (!n)
+		return -ESTALE;
+	fd = vn_node_fd(fs, n);
+	if (fd < 0) {
+		vn_node_put(fs, n);
+		return fd;
+	}
+	*np = n;
+	*fdp = fd;
+	return 0;
+}

@@ -1,0 +1,156 @@
+/* The node table: nodeid <-> node, and (st_dev, st_ino) -> node.
+ *
+ * Pure bookkeeping with no libfuse and no syscalls other than close(2) of
+ * descriptors handed back through struct vn_garbage, so tests/unit links it
+ * directly.
+ *
+ * Locking: every function takes the table lock itself and never holds it
+ * across a syscall. Fields of struct vn_node marked "table" are protected by
+ * it; the others are immutable after the node is created.
+ */
+#ifndef VN_NODE_TABLE_H
+#define VN_NODE_TABLE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct file_handle;
+
+struct vn_node {
+	uint64_t nodeid;	     /* immutable: slot index | generation << 32 */
+	dev_t dev;		     /* immutable key */
+	ino_t ino;		     /* immutable key */
+	mode_t type;		     /* immutable: S_IFMT bits */
+	struct file_handle *handle;  /* immutable, may be NULL */
+	int mount_id;		     /* immutable, with handle */
+
+	uint64_t nlookup;	     /* table: kernel's lookup count */
+	uint32_t nopen;		     /* table: open file/dir handles */
+	uint32_t nuse;		     /* table: requests working on it */
+	uint32_t nchild;	     /* table: nodes whose parent is this one */
+	int hashed;		     /* table: reachable by (dev, ino) */
+	struct vn_node *parent;	     /* table: where it was last seen */
+	char *name;		     /* table: its name in parent */
+
+	int fd;			     /* table: cached O_PATH fd, or -1 */
+	int pinned;		     /* table: fd never evicted (the root) */
+	struct vn_node *lru_prev;    /* table: on the LRU while fd is */
+	struct vn_node *lru_next;    /*   cached and nuse == nopen == 0 */
+	struct vn_node *hnext;	     /* table: hash chain / garbage list */
+};
+
+/* Things to release once the table lock is dropped. */
+struct vn_garbage {
+	int fds[16];
+	int nfds;
+	struct vn_node *dead;	     /* unlinked from the table */
+};
+
+struct vn_table {
+	pthread_mutex_t lock;
+	struct vn_node **slots;	     /* index -> node; NULL if free */
+	uint32_t *gens;		     /* index -> current generation */
+	uint32_t nslots;
+	uint32_t *free_idx;	     /* stack of free slot indexes */
+	uint32_t nfree;
+	struct vn_node **buckets;    /* (dev, ino) hash, chained */
+	size_t nbuckets;
+	size_t nhashed;
+	size_t nnodes;
+	struct vn_node *lru_head;    /* most recently used */
+	struct vn_node *lru_tail;
+	size_t nfds;		     /* fds cached by nodes, pinned included */
+	size_t fd_max;		     /* cache bound */
+};
+
+/* Description of a real object found by a lookup; handle may be NULL and
+ * is owned by the table once passed to vn_table_enter(). */
+struct vn_entry_key {
+	dev_t dev;
+	ino_t ino;
+	mode_t type;
+	struct file_handle *handle;
+	int mount_id;
+};
+
+/* Initialise an empty table whose fd cache holds at most fd_max fds.
+ * Returns 0 or -ENOMEM. */
+int vn_table_init(struct vn_table *t, size_t fd_max);
+
+/* Release every node and the table itself; fds cached by nodes are closed.
+ * Returns how many nodes were still in the table. */
+size_t vn_table_destroy(struct vn_table *t);
+
+/* Create the root node (nodeid 1) for an object already open as fd.
+ * Its fd is pinned and it is never freed before vn_table_destroy().
+ * Returns the node or NULL on ENOMEM. */
+struct vn_node *vn_table_set_root(struct vn_table *t, dev_t dev, ino_t ino,
+				  int fd);
+
+/* Find the node for a nodeid the kernel sent and take a use reference on it.
+ * Returns NULL if the id is unknown or stale. Release with vn_table_put(). */
+struct vn_node *vn_table_get(struct vn_table *t, uint64_t nodeid);
+
+/* Drop a use reference taken by vn_table_get(), vn_table_enter() or
+ * vn_table_get_parent(); the node may be freed into g. */
+void vn_table_put(struct vn_table *t, struct vn_node *n,
+		  struct vn_garbage *g);
+
+/* Find or create the node for key, found as name in parent, and add one
+ * kernel lookup reference and one use reference. If a node with the same
+ * (dev, ino) but a different type or file handle exists (an inode number
+ * reused after a delete), that old node is unhashed and a new one created.
+ * Returns the node or NULL on ENOMEM. key->handle is consumed either way. */
+struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
+			       const char *name, struct vn_entry_key *key);
+
+/* Subtract n from the kernel lookup count of nodeid (FORGET). Unknown ids
+ * and counts larger than held are ignored (clamped). Returns 0 or -ESTALE. */
+int vn_table_forget(struct vn_table *t, uint64_t nodeid, uint64_t n,
+		    struct vn_garbage *g);
+
+/* Count one lookup reference less on a node the caller holds (used to undo a
+ * readdirplus entry that did not fit). */
+void vn_table_unref(struct vn_table *t, struct vn_node *n,
+		    struct vn_garbage *g);
+
+/* An open file or directory handle on n starts (+1) or ends (-1). */
+void vn_table_open(struct vn_table *t, struct vn_node *n, int delta,
+		   struct vn_garbage *g);
+
+/* The node's cached O_PATH fd, or -1. The caller holds a use reference,
+ * which keeps the fd from being evicted. */
+int vn_table_fd(struct vn_table *t, struct vn_node *n);
+
+/* Install fd as n's cached fd. If another thread installed one first, fd is
+ * handed to g for closing and the existing fd returned. May evict idle fds
+ * of other nodes into g. Returns the fd to use. */
+int vn_table_set_fd(struct vn_table *t, struct vn_node *n, int fd,
+		    struct vn_garbage *g);
+
+/* Take a use reference on n's parent (NULL for the root) and copy n's name
+ * into buf (size NAME_MAX + 1). */
+struct vn_node *vn_table_get_parent(struct vn_table *t, struct vn_node *n,
+				    char *buf, size_t size);
+
+/* Record that n is now called name in parent (after a rename). */
+int vn_table_move(struct vn_table *t, struct vn_node *n,
+		  struct vn_node *parent, const char *name);
+
+/* A rename put the object (dev, ino) at name in parent: if a node for it
+ * is cached, record its new place. */
+void vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
+		    struct vn_node *parent, const char *name);
+
+/* Forget the (dev, ino) -> n mapping: the object behind n is gone, so a new
+ * object reusing its inode number must get a new node. */
+void vn_table_unhash(struct vn_table *t, struct vn_node *n);
+
+/* Close fds and free nodes collected in g. Call without the table lock. */
+void vn_garbage_release(struct vn_garbage *g);
+
+/* Number of nodes alive, for tests and the unmount check. */
+size_t vn_table_count(struct vn_table *t);
+
+#endif

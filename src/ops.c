@@ -1,0 +1,162 @@
+/* The operation table, INIT, and the filesystem context. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "veneer.h"
+
+struct vn_fs *vn_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct vn_fs *fs = userdata;
+	const unsigned want[] = {
+		FUSE_CAP_FLOCK_LOCKS, FUSE_CAP_SPLICE_READ,
+		FUSE_CAP_SPLICE_WRITE, FUSE_CAP_SPLICE_MOVE,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (conn->capable & want[i])
+			conn->want |= want[i];
+	if (fs->opts->writeback) {
+		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		else
+			vn_warn("the kernel has no writeback cache for FUSE");
+	}
+	/* POSIX locks stay with the kernel: forwarded, they would all be
+	 * owned by this one process and exclude nothing. */
+	conn->want &= ~FUSE_CAP_POSIX_LOCKS;
+}
+
+const struct fuse_lowlevel_ops vn_ops = {
+	.init = vn_op_init,
+	.lookup = vn_op_lookup,
+	.forget = vn_op_forget,
+	.forget_multi = vn_op_forget_multi,
+	.getattr = vn_op_getattr,
+	.setattr = vn_op_setattr,
+	.readlink = vn_op_readlink,
+	.mknod = vn_op_mknod,
+	.mkdir = vn_op_mkdir,
+	.symlink = vn_op_symlink,
+	.link = vn_op_link,
+	.unlink = vn_op_unlink,
+	.rmdir = vn_op_rmdir,
+	.rename = vn_op_rename,
+	.open = vn_op_open,
+	.create = vn_op_create,
+	.read = vn_op_read,
+	.write_buf = vn_op_write_buf,
+	.flush = vn_op_flush,
+	.release = vn_op_release,
+	.fsync = vn_op_fsync,
+	.opendir = vn_op_opendir,
+	.readdir = vn_op_readdir,
+	.readdirplus = vn_op_readdirplus,
+	.releasedir = vn_op_releasedir,
+	.fsyncdir = vn_op_fsyncdir,
+	.statfs = vn_op_statfs,
+	.getxattr = vn_op_getxattr,
+	.setxattr = vn_op_setxattr,
+	.listxattr = vn_op_listxattr,
+	.removexattr = vn_op_removexattr,
+	.access = vn_op_access,
+	.fallocate = vn_op_fallocate,
+	.copy_file_range = vn_op_copy_file_range,
+	.lseek = vn_op_lseek,
+	.flock = vn_op_flock,
+};
+
+/* How many O_PATH fds nodes may cache: half the fd limit, leaving the
+ * rest for open files, directory streams and libfuse. */
+static size_t fd_budget(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 1024;
+	return rl.rlim_cur / 2 > 16 ? rl.rlim_cur / 2 : 16;
+}
+
+/* Can objects of the source be reopened by file handle? Needs
+ * CAP_DAC_READ_SEARCH and a filesystem that exports handles. */
+static bool probe_handles(int root_fd, int *mount_id)
+{
+	struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	bool ok = false;
+	int fd;
+
+	if (!fh)
+		return false;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(root_fd, "", fh, mount_id, AT_EMPTY_PATH) == 0) {
+		fd = open_by_handle_at(root_fd, fh, O_PATH | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			ok = true;
+		}
+	}
+	free(fh);
+	return ok;
+}
+
+int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts, int root_fd)
+{
+	struct stat st;
+	int mount_id, err;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->opts = opts;
+	fs->proc_fd = -1;
+	pthread_mutex_init(&fs->mount_lock, NULL);
+	if (fstat(root_fd, &st) < 0)
+		return -errno;
+	err = vn_table_init(&fs->table, fd_budget());
+	if (err)
+		return err;
+	if (!vn_table_set_root(&fs->table, st.st_dev, st.st_ino, root_fd))
+		return -ENOMEM;
+	fs->use_handles = probe_handles(root_fd, &mount_id);
+	if (fs->use_handles)
+		vn_mount_note(fs, mount_id, root_fd);
+	fs->switch_creds = geteuid() == 0;
+	fs->entry_timeout = vn_opts_entry_timeout(opts);
+	fs->attr_timeout = vn_opts_attr_timeout(opts);
+	if (opts->cache == VN_CACHE_ALWAYS)
+		fs->negative_timeout = fs->entry_timeout;
+	vn_debug("file handles %s, fd cache %zu",
+		 fs->use_handles ? "on" : "off", fs->table.fd_max);
+	return 0;
+}
+
+int vn_fs_start(struct vn_fs *fs)
+{
+	/* Opened in the process that serves requests: after daemonizing,
+	 * /proc/self is a different process. */
+	fs->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fs->proc_fd < 0 ? -errno : 0;
+}
+
+size_t vn_fs_destroy(struct vn_fs *fs)
+{
+	size_t left = vn_table_destroy(&fs->table);
+	int i;
+
+	for (i = 0; i < fs->nmounts; i++)
+		close(fs->mounts[i].fd);
+	if (fs->proc_fd >= 0)
+		close(fs->proc_fd);
+	pthread_mutex_destroy(&fs->mount_lock);
+	return left;
+}

@@ -1,0 +1,325 @@
+/* Command line parsing and validation. Options veneerfs does not know are
+ * left in the argument list for libfuse, which rejects the ones it does not
+ * know either, before anything is mounted. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FUSE_USE_VERSION 312
+#include <fuse_opt.h>
+
+#include "options.h"
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_SINGLE,
+	KEY_CACHE,
+	KEY_ALLOW_OTHER,
+	KEY_RO,
+	KEY_RW,
+};
+
+#define VN_OPT(t, field, v) { t, offsetof(struct vn_opts, field), v }
+
+static const struct fuse_opt vn_opt_spec[] = {
+	VN_OPT("attr_timeout=%lf", attr_timeout, 0),
+	VN_OPT("entry_timeout=%lf", entry_timeout, 0),
+	VN_OPT("writeback", writeback, 1),
+	VN_OPT("no_writeback", writeback, 0),
+	VN_OPT("noxattr", noxattr, 1),
+	VN_OPT("default_permissions", default_permissions, 1),
+	VN_OPT("nodefault_permissions", default_permissions, 0),
+	VN_OPT("clone_fd", clone_fd, 1),
+	VN_OPT("max_idle_threads=%u", max_idle_threads, 0),
+	FUSE_OPT_KEY("cache=", KEY_CACHE),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("rw", KEY_RW),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_END
+};
+
+static void set_bad(struct vn_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->bad)
+		return; /* keep the first problem */
+	va_start(ap, fmt);
+	if (vasprintf(&o->bad, fmt, ap) < 0)
+		o->bad = NULL;
+	va_end(ap);
+}
+
+static int parse_cache(struct vn_opts *o, const char *value)
+{
+	if (strcmp(value, "never") == 0)
+		o->cache = VN_CACHE_NEVER;
+	else if (strcmp(value, "auto") == 0)
+		o->cache = VN_CACHE_AUTO;
+	else if (strcmp(value, "always") == 0)
+		o->cache = VN_CACHE_ALWAYS;
+	else {
+		set_bad(o, "bad value in 'cache=%s': expected never, auto or "
+			   "always", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int take_nonopt(struct vn_opts *o, const char *arg)
+{
+	char **slot = o->nargs == 0 ? &o->source : &o->mountpoint;
+
+	if (++o->nargs > 2) {
+		set_bad(o, "too many arguments: '%s'", arg);
+		return -1;
+	}
+	*slot = strdup(arg);
+	return *slot ? 0 : -1;
+}
+
+/* fuse_opt callback: returns 0 to drop arg, 1 to keep it for libfuse, -1 on
+ * error. */
+static int opt_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct vn_opts *o = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		return take_nonopt(o, arg);
+	case FUSE_OPT_KEY_OPT:
+		if (arg[0] == '-') {
+			set_bad(o, "unknown option '%s'", arg);
+			return -1;
+		}
+		return 1; /* a -o option for libfuse to judge */
+	case KEY_HELP:
+		o->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->show_version = 1;
+		return 0;
+	case KEY_FOREGROUND:
+		o->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		o->debug = 1;
+		o->foreground = 1;
+		return 1; /* libfuse prints each request */
+	case KEY_SINGLE:
+		o->singlethread = 1;
+		return 0;
+	case KEY_CACHE:
+		return parse_cache(o, arg + strlen("cache="));
+	case KEY_ALLOW_OTHER:
+		o->allow_other = 1;
+		return 1;
+	case KEY_RO:
+		o->ro = 1;
+		return 1;
+	case KEY_RW:
+		o->ro = 0;
+		return 1;
+	}
+	return 1;
+}
+
+int vn_opts_parse(struct fuse_args *args, struct vn_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->cache = VN_CACHE_AUTO;
+	o->attr_timeout = -1;
+	o->entry_timeout = -1;
+	o->default_permissions = 1;
+	o->max_idle_threads = 10;
+	if (fuse_opt_parse(args, o, vn_opt_spec, opt_proc) == -1) {
+		/* fuse_opt itself has printed why when o->bad is unset. */
+		set_bad(o, "invalid command line");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_timeout(struct vn_opts *o, const char *name, double v)
+{
+	if (v == -1)
+		return 0; /* not given */
+	if (!isfinite(v) || v < 0) {
+		set_bad(o, "bad value for %s: expected seconds >= 0", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Is path (already resolved) a mount point in this namespace? */
+static int is_mount_point(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[PATH_MAX * 2], mnt[PATH_MAX];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *in = line, *out = mnt;
+		int field;
+
+		/* The fifth field is the mount point, octal-escaped. */
+		for (field = 0; field < 4 && in; field++) {
+			in = strchr(in, ' ');
+			if (in)
+				in++;
+		}
+		if (!in)
+			continue;
+		while (*in && *in != ' ' && out < mnt + sizeof(mnt) - 1) {
+			if (in[0] == '\\' && in[1] && in[2] && in[3]) {
+				*out++ = (char)strtol((char[]){ in[1], in[2],
+								in[3], 0 },
+						      NULL, 8);
+				in += 4;
+			} else {
+				*out++ = *in++;
+			}
+		}
+		*out = '\0';
+		found = strcmp(mnt, path) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static int check_dir(struct vn_opts *o, const char *what, char **path)
+{
+	struct stat st;
+	char *real;
+
+	if (stat(*path, &st) < 0) {
+		set_bad(o, "%s '%s': %s", what, *path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		set_bad(o, "%s '%s' is not a directory", what, *path);
+		return -1;
+	}
+	real = realpath(*path, NULL);
+	if (!real) {
+		set_bad(o, "%s '%s': %s", what, *path, strerror(errno));
+		return -1;
+	}
+	free(*path);
+	*path = real;
+	return 0;
+}
+
+int vn_opts_validate(struct vn_opts *o)
+{
+	if (o->bad)
+		return -1;
+	if (o->nargs == 0) {
+		set_bad(o, "missing SOURCE and MOUNTPOINT (see --help)");
+		return -1;
+	}
+	if (o->nargs == 1) {
+		set_bad(o, "missing MOUNTPOINT (see --help)");
+		return -1;
+	}
+	if (check_timeout(o, "attr_timeout", o->attr_timeout) < 0 ||
+	    check_timeout(o, "entry_timeout", o->entry_timeout) < 0)
+		return -1;
+	if (o->writeback && o->cache == VN_CACHE_NEVER) {
+		set_bad(o, "writeback needs the page cache: it cannot be "
+			   "combined with cache=never");
+		return -1;
+	}
+	if (check_dir(o, "source", &o->source) < 0 ||
+	    check_dir(o, "mountpoint", &o->mountpoint) < 0)
+		return -1;
+	if (is_mount_point(o->mountpoint)) {
+		set_bad(o, "mountpoint '%s' is already a mount point",
+			o->mountpoint);
+		return -1;
+	}
+	return 0;
+}
+
+static double cache_default(const struct vn_opts *o)
+{
+	switch (o->cache) {
+	case VN_CACHE_NEVER:
+		return 0;
+	case VN_CACHE_ALWAYS:
+		return 86400;
+	default:
+		return 1;
+	}
+}
+
+double vn_opts_entry_timeout(const struct vn_opts *o)
+{
+	return o->entry_timeout >= 0 ? o->entry_timeout : cache_default(o);
+}
+
+double vn_opts_attr_timeout(const struct vn_opts *o)
+{
+	return o->attr_timeout >= 0 ? o->attr_timeout : cache_default(o);
+}
+
+void vn_opts_help(const char *progname)
+{
+	printf("usage: %s [options] SOURCE MOUNTPOINT\n\n"
+	       "Mount the directory SOURCE at MOUNTPOINT, forwarding every\n"
+	       "operation to it.\n\n"
+	       "general options:\n"
+	       "    -h, --help             print this help and exit\n"
+	       "    -V, --version          print the version and exit\n"
+	       "    -f                     stay in the foreground\n"
+	       "    -d, -o debug           foreground, print each request\n"
+	       "    -s                     single-threaded\n"
+	       "    -o OPT[,OPT...]        mount options, below\n\n"
+	       "veneerfs options:\n"
+	       "    -o cache=never|auto|always\n"
+	       "                           kernel caching (default: auto)\n"
+	       "    -o attr_timeout=SECS   attribute cache time\n"
+	       "    -o entry_timeout=SECS  name cache time\n"
+	       "    -o writeback           kernel writeback cache\n"
+	       "    -o noxattr             no extended attributes\n"
+	       "    -o nodefault_permissions\n"
+	       "                           leave permission checks to SOURCE\n"
+	       "    -o clone_fd            one /dev/fuse fd per thread\n"
+	       "    -o max_idle_threads=N  idle worker threads kept (10)\n\n"
+	       "common mount options (passed to the kernel):\n"
+	       "    -o ro, rw, allow_other, allow_root, auto_unmount,\n"
+	       "       default_permissions (on by default), fsname=NAME,\n"
+	       "       subtype=NAME, max_read=N\n\n"
+	       "See veneerfs(1) for what each cache mode promises.\n",
+	       progname);
+}
+
+void vn_opts_free(struct vn_opts *o)
+{
+	free(o->source);
+	free(o->mountpoint);
+	free(o->bad);
+	o->source = o->mountpoint = o->bad = NULL;
+}

@@ -1,0 +1,222 @@
+/* OPENDIR READDIR READDIRPLUS RELEASEDIR FSYNCDIR.
+ *
+ * A handle is a DIR stream on the real directory. Offsets are the real
+ * directory's d_off cookies, so telldir/seekdir on the mount behave as on
+ * the source. READDIRPLUS counts one lookup per entry it returns, and
+ * takes back the count of an entry that did not fit in the buffer.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "creds.h"
+#include "veneer.h"
+
+struct vn_dir {
+	DIR *dp;
+	struct vn_node *node;	/* held open by this handle */
+	off_t offset;		/* where dp stands */
+	struct dirent *entry;	/* read but not yet returned, or NULL */
+};
+
+static struct vn_dir *get_dir(struct fuse_file_info *fi)
+{
+	return (struct vn_dir *)(uintptr_t)fi->fh;
+}
+
+static int do_opendir(struct vn_fs *fs, fuse_req_t req, int fd,
+		      struct vn_dir *d)
+{
+	struct vn_creds c;
+	int dfd, err;
+
+	err = vn_creds_enter(fs->switch_creds, req, &c);
+	if (err)
+		return err;
+	dfd = vn_reopen(fs, fd, O_RDONLY | O_DIRECTORY);
+	vn_creds_leave(&c);
+	if (dfd < 0)
+		return dfd;
+	d->dp = fdopendir(dfd);
+	if (!d->dp) {
+		err = -errno;
+		close(dfd);
+		return err;
+	}
+	return 0;
+}
+
+static void release_dir(struct vn_fs *fs, struct vn_dir *d)
+{
+	struct vn_garbage g = { .nfds = 0 };
+
+	closedir(d->dp);
+	vn_table_open(&fs->table, d->node, -1, &g);
+	vn_garbage_release(&g);
+	free(d);
+}
+
+void vn_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_garbage g = { .nfds = 0 };
+	struct vn_dir *d;
+	struct vn_node *n;
+	int fd, err;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = vn_node_get_fd(fs, ino, &n, &fd);
+	if (err)
+		goto out_free;
+	err = do_opendir(fs, req, fd, d);
+	if (err) {
+		vn_node_put(fs, n);
+		goto out_free;
+	}
+	d->node = n;
+	vn_table_open(&fs->table, n, +1, &g);
+	vn_node_put(fs, n);
+	vn_garbage_release(&g);
+	fi->fh = (uintptr_t)d;
+	if (fs->opts->cache == VN_CACHE_ALWAYS)
+		fi->cache_readdir = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* The opener was interrupted: nobody will release this. */
+		release_dir(fs, d);
+	}
+	return;
+out_free:
+	free(d);
+	fuse_reply_err(req, -err);
+}
+
+/* Add the entry d->entry to buf for READDIRPLUS, looking it up.
+ * Returns the bytes used, 0 if it did not fit, or -errno. */
+static int add_plus(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem)
+{
+	struct vn_fs *fs = vn_fs(req);
+	const char *name = d->entry->d_name;
+	struct vn_garbage g = { .nfds = 0 };
+	struct fuse_entry_param e;
+	size_t used;
+	int err;
+
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		/* No node and no lookup count: the kernel skips these. */
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = d->entry->d_ino;
+		e.attr.st_mode = (mode_t)d->entry->d_type << 12;
+		used = fuse_add_direntry_plus(req, buf, rem, name, &e,
+					      d->entry->d_off);
+		return used > rem ? 0 : (int)used;
+	}
+	err = vn_lookup_entry(fs, d->node, dirfd(d->dp), name, &e);
+	if (err)
+		return err;
+	used = fuse_add_direntry_plus(req, buf, rem, name, &e,
+				      d->entry->d_off);
+	if (used > rem) {
+		vn_table_forget(&fs->table, e.ino, 1, &g);
+		vn_garbage_release(&g);
+		return 0;
+	}
+	return (int)used;
+}
+
+static int add_plain(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem)
+{
+	struct stat st = {
+		.st_ino = d->entry->d_ino,
+		.st_mode = (mode_t)d->entry->d_type << 12,
+	};
+	size_t used = fuse_add_direntry(req, buf, rem, d->entry->d_name, &st,
+					d->entry->d_off);
+
+	return used > rem ? 0 : (int)used;
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct vn_dir *d = get_dir(fi);
+	char *buf = calloc(1, size ? size : 1), *p = buf;
+	size_t rem = size;
+	int err = 0, used;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (off != d->offset) {
+		seekdir(d->dp, off);
+		d->entry = NULL;
+		d->offset = off;
+	}
+	for (;;) {
+		if (!d->entry) {
+			errno = 0;
+			d->entry = readdir(d->dp);
+			if (!d->entry) {
+				err = -errno;
+				break;
+			}
+		}
+		used = plus ? add_plus(req, d, p, rem) : add_plain(req, d, p, rem);
+		if (used == -ENOENT) {
+			used = 0; /* removed since it was read: skip it */
+		} else if (used < 0) {
+			err = used;
+			break;
+		} else if (used == 0) {
+			break; /* full: this entry goes first next time */
+		}
+		p += used;
+		rem -= (size_t)used;
+		d->offset = d->entry->d_off;
+		d->entry = NULL;
+	}
+	/* An error counts only if nothing could be returned. */
+	if (err && p == buf)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, buf, (size_t)(p - buf));
+	free(buf);
+}
+
+void vn_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	do_readdir(req, size, off, fi, false);
+}
+
+void vn_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, size, off, fi, true);
+}
+
+void vn_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+		      struct fuse_file_info *fi)
+{
+	release_dir(vn_fs(req), get_dir(fi));
+	fuse_reply_err(req, 0);
+}
+
+void vn_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi)
+{
+	struct vn_dir *d = get_dir(fi);
+	int fd = dirfd(d->dp), err;
+
+	err = datasync ? fdatasync(fd) : fsync(fd);
+	fuse_reply_err(req, err < 0 ? errno : 0);
+}

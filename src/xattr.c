@@ -1,0 +1,119 @@
+/* GETXATTR SETXATTR LISTXATTR REMOVEXATTR, done as the caller through
+ * /proc/self/fd (O_PATH fds do not take f*xattr calls). The magic link
+ * resolves to the object itself, a symlink included. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
+
+#include "creds.h"
+#include "veneer.h"
+
+/* The xattr call to make, and its result. */
+struct vn_xattr_req {
+	enum { X_GET, X_LIST, X_SET, X_REMOVE } op;
+	const char *name;
+	const char *value;	/* X_SET */
+	char *buf;		/* X_GET, X_LIST: size bytes, or NULL */
+	size_t size;
+	int flags;		/* X_SET */
+	ssize_t result;
+};
+
+static int run_xattr(const char *path, struct vn_xattr_req *x)
+{
+	switch (x->op) {
+	case X_GET:
+		x->result = getxattr(path, x->name, x->buf, x->size);
+		break;
+	case X_LIST:
+		x->result = listxattr(path, x->buf, x->size);
+		break;
+	case X_SET:
+		x->result = setxattr(path, x->name, x->value, x->size,
+				     x->flags);
+		break;
+	case X_REMOVE:
+		x->result = removexattr(path, x->name);
+		break;
+	}
+	return x->result < 0 ? -errno : 0;
+}
+
+static int do_xattr(fuse_req_t req, fuse_ino_t ino, struct vn_xattr_req *x)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_creds c;
+	struct vn_node *n;
+	char path[32];
+	int fd, err;
+
+	if (fs->opts->noxattr)
+		return -ENOSYS; /* the kernel stops asking */
+	err = vn_node_get_fd(fs, ino, &n, &fd);
+	if (err)
+		return err;
+	vn_proc_path(fd, path, sizeof(path));
+	err = vn_creds_enter(fs->switch_creds, req, &c);
+	if (!err) {
+		err = run_xattr(path, x);
+		vn_creds_leave(&c);
+	}
+	vn_node_put(fs, n);
+	return err;
+}
+
+/* Reply to GET or LIST: the size alone when size is 0, else the data. */
+static void reply_sized(fuse_req_t req, fuse_ino_t ino,
+			struct vn_xattr_req *x)
+{
+	int err;
+
+	if (x->size) {
+		x->buf = malloc(x->size);
+		if (!x->buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	err = do_xattr(req, ino, x);
+	if (err)
+		fuse_reply_err(req, -err);
+	else if (x->size)
+		fuse_reply_buf(req, x->buf, (size_t)x->result);
+	else
+		fuse_reply_xattr(req, (size_t)x->result);
+	free(x->buf);
+}
+
+void vn_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		    size_t size)
+{
+	struct vn_xattr_req x = { .op = X_GET, .name = name, .size = size };
+
+	reply_sized(req, ino, &x);
+}
+
+void vn_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct vn_xattr_req x = { .op = X_LIST, .size = size };
+
+	reply_sized(req, ino, &x);
+}
+
+void vn_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		    const char *value, size_t size, int flags)
+{
+	struct vn_xattr_req x = { .op = X_SET, .name = name, .value = value,
+				  .size = size, .flags = flags };
+
+	fuse_reply_err(req, -do_xattr(req, ino, &x));
+}
+
+void vn_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct vn_xattr_req x = { .op = X_REMOVE, .name = name };
+
+	fuse_reply_err(req, -do_xattr(req, ino, &x));
+}
