@@ -4,6 +4,8 @@
 #   VENEERFS   the daemon binary (set by `make check`; default: ../src/veneerfs
 #              next to this file, for running bats by hand)
 #   VN_TESTS   this directory (set by `make check`)
+#   VNOP       the one-syscall probe, tests/vnop.c (set by `make check`;
+#              default: ../tests/vnop next to the daemon's directory)
 #   CI         when "true", a test that would skip fails instead
 # Variables set by vn_setup:
 #   SRC        the source directory, on the same ext4 as the reference
@@ -13,6 +15,7 @@
 
 : "${VN_TESTS:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
 : "${VENEERFS:=$VN_TESTS/../src/veneerfs}"
+: "${VNOP:=$(dirname "$VENEERFS")/../tests/vnop}"
 
 # Skip a test, or fail it under CI where every test must run.
 vn_skip() {
@@ -92,4 +95,50 @@ as_nobody() {
 # (or a reference tree): type, mode, links, owner, size, mtime.
 vn_stat() {
 	stat -c '%F %a %h %u %g %s %Y' -- "$@"
+}
+
+# The stat fields that must agree for objects made by the same steps at
+# slightly different times: vn_stat without the mtime.
+vn_attrs() {
+	stat -c '%F %a %h %u %g %s' -- "$@"
+}
+
+# vn_expect EXPECTED SYSCALL ARGS...: run vnop in the current directory and
+# fail unless it prints EXPECTED (pjdfstest's `expect`).
+vn_expect() {
+	local want=$1 got
+	shift
+	got=$("$VNOP" "$@") || { echo "vnop $* failed to run" >&2; return 1; }
+	if [ "$got" != "$want" ]; then
+		echo "vnop $*: expected '$want', got '$got'" >&2
+		return 1
+	fi
+}
+
+# vn_diff CMD [ARGS...]: run CMD with $MNT as the working directory, then
+# with $REF, and fail unless both print the same (stdout and stderr) and
+# exit alike. Paths in CMD must be relative. The common output is left in
+# $vn_out for further checks.
+vn_diff() {
+	local m r ms=0 rs=0
+	m=$(cd "$MNT" && "$@" 2>&1) || ms=$?
+	r=$(cd "$REF" && "$@" 2>&1) || rs=$?
+	if [ "$m" != "$r" ] || [ "$ms" != "$rs" ]; then
+		printf '%s\n--- mount (exit %s):\n%s\n--- ext4 (exit %s):\n%s\n' \
+			"differs: $*" "$ms" "$m" "$rs" "$r" >&2
+		return 1
+	fi
+	vn_out=$m
+}
+
+# vn_expect_both EXPECTED SYSCALL ARGS...: vnop in $MNT and in $REF must
+# both print EXPECTED.
+vn_expect_both() {
+	local want=$1
+	shift
+	vn_diff "$VNOP" "$@" || return 1
+	if [ "$vn_out" != "$want" ]; then
+		echo "vnop $*: expected '$want' on both, got '$vn_out'" >&2
+		return 1
+	fi
 }
