@@ -138,6 +138,23 @@ static int do_setattr(struct vn_setattr *s, struct stat *out)
 	return err;
 }
 
+/* Does this mode change only clear setuid/setgid bits? The kernel asks
+ * for that when a non-owner writes to or truncates such a file; on a local
+ * filesystem the kernel does it with its own privilege, so the daemon does
+ * it with its own credentials, not the writer's. */
+static bool only_kills_privs(struct vn_setattr *s)
+{
+	const mode_t priv = S_ISUID | S_ISGID;
+	mode_t want = s->attr->st_mode & 07777;
+	struct stat st;
+
+	if (do_getattr(s->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	st.st_mode &= 07777;
+	return want != st.st_mode && (want & ~priv) == (st.st_mode & ~priv) &&
+	       (want & priv & ~st.st_mode) == 0;
+}
+
 void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		   int valid, struct fuse_file_info *fi)
 {
@@ -152,7 +169,12 @@ void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (err)
 		goto out;
 	s.fh = fi ? (int)fi->fh : -1;
-	err = vn_creds_enter(fs->switch_creds, req, &c);
+	if ((valid & FUSE_SET_ATTR_MODE) && only_kills_privs(&s)) {
+		err = set_mode(&s);
+		s.valid &= ~FUSE_SET_ATTR_MODE;
+	}
+	if (!err)
+		err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		err = do_setattr(&s, &st);
 		vn_creds_leave(&c);

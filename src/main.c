@@ -99,7 +99,9 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 		vn_err("cannot open /proc/self/fd: %s", strerror(-err));
 		goto out_unmount;
 	}
-	ret = serve(se, o) == 0 ? 0 : 1;
+	/* libfuse returns the signal number when SIGINT, SIGTERM or SIGHUP
+	 * ended the loop: that is a clean unmount too. */
+	ret = serve(se, o) >= 0 ? 0 : 1;
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:

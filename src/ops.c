@@ -37,6 +37,10 @@ static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
 	/* POSIX locks stay with the kernel: forwarded, they would all be
 	 * owned by this one process and exclude nothing. */
 	conn->want &= ~FUSE_CAP_POSIX_LOCKS;
+	/* Writes are done with the daemon's credentials, which would keep
+	 * setuid bits a non-owner's write must clear: let the kernel ask for
+	 * that with a SETATTR instead (see attr.c). */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 }
 
 const struct fuse_lowlevel_ops vn_ops = {
