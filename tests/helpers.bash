@@ -142,3 +142,16 @@ vn_expect_both() {
 		return 1
 	fi
 }
+
+# vn_mount_nofile N [daemon args...]: vn_mount with the daemon's
+# RLIMIT_NOFILE (soft and hard) lowered to N, set by prlimit, which then
+# execs the daemon so that VN_PID is still the daemon's pid.
+vn_mount_nofile() {
+	local n=$1 wrapper=$WORK/veneerfs-nofile
+	shift
+	command -v prlimit >/dev/null || vn_skip "needs prlimit"
+	printf '#!/bin/sh\nexec prlimit --nofile=%s:%s -- "%s" "$@"\n' \
+		"$n" "$n" "$VENEERFS" >"$wrapper"
+	chmod 755 "$wrapper"
+	VENEERFS=$wrapper vn_mount "$@"
+}
