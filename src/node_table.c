@@ -235,7 +235,9 @@ static void node_maybe_free(struct vn_table *t, struct vn_node *n,
 	}
 }
 
-/* Keep the LRU list holding exactly the idle nodes with a cached fd. */
+/* Keep the LRU list holding exactly the idle nodes with a cached fd. The
+ * caller then runs lru_evict(): fds of busy nodes are not evictable, so the
+ * cache may be over budget until they turn idle. */
 static void node_idle_check(struct vn_table *t, struct vn_node *n)
 {
 	lru_remove(t, n);
@@ -293,6 +295,7 @@ void vn_table_put(struct vn_table *t, struct vn_node *n, struct vn_garbage *g)
 	pthread_mutex_lock(&t->lock);
 	n->nuse--;
 	node_idle_check(t, n);
+	lru_evict(t, g);
 	node_maybe_free(t, n, g);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -307,24 +310,33 @@ static int same_handle(const struct file_handle *a,
 	       memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
 }
 
-/* Point n at parent/name, moving the child count. -ENOMEM leaves n as is. */
-static int set_parent(struct vn_node *n, struct vn_node *parent,
-		      const char *name)
+/* Point n at parent/name, moving the child count; an old parent that only
+ * n kept is freed into g. -ENOMEM leaves n as is; so does -ELOOP, when n is
+ * parent or above it (a LOOKUP of ".."): the loop would keep both forever. */
+static int set_parent(struct vn_table *t, struct vn_node *n,
+		      struct vn_node *parent, const char *name,
+		      struct vn_garbage *g)
 {
+	struct vn_node *old = n->parent, *p;
 	char *copy;
 
-	if (n->parent == parent && n->name && strcmp(n->name, name) == 0)
+	if (old == parent && n->name && strcmp(n->name, name) == 0)
 		return 0;
+	for (p = parent; p; p = p->parent)
+		if (p == n)
+			return -ELOOP;
 	copy = strdup(name);
 	if (!copy)
 		return -ENOMEM;
 	free(n->name);
 	n->name = copy;
-	if (parent != n->parent) {
-		if (n->parent)
-			n->parent->nchild--;
+	if (parent != old) {
 		parent->nchild++;
 		n->parent = parent;
+		if (old) {
+			old->nchild--;
+			node_maybe_free(t, old, g);
+		}
 	}
 	return 0;
 }
@@ -342,7 +354,7 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 	n->handle = key->handle;
 	n->mount_id = key->mount_id;
 	n->fd = -1;
-	if (slot_alloc(t, n) < 0 || set_parent(n, parent, name) < 0) {
+	if (slot_alloc(t, n) < 0 || set_parent(t, n, parent, name, NULL) < 0) {
 		if (n->nodeid) {
 			uint32_t idx = (uint32_t)n->nodeid;
 
@@ -362,6 +374,7 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
 			       const char *name, struct vn_entry_key *key)
 {
+	struct vn_garbage g = { .nfds = 0 };
 	struct vn_node *n;
 
 	pthread_mutex_lock(&t->lock);
@@ -375,7 +388,7 @@ struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
 		n = node_new(t, parent, name, key);
 	} else if (n != parent && n->nodeid != VN_ROOT_ID) {
 		/* Best effort: the old name still reopens it by handle. */
-		set_parent(n, parent, name);
+		set_parent(t, n, parent, name, &g);
 	}
 	if (n) {
 		n->nlookup++;
@@ -383,6 +396,7 @@ struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
 		lru_remove(t, n);
 	}
 	pthread_mutex_unlock(&t->lock);
+	vn_garbage_release(&g);
 	free(key->handle);
 	key->handle = NULL;
 	return n;
@@ -425,6 +439,7 @@ void vn_table_open(struct vn_table *t, struct vn_node *n, int delta,
 	else if (n->nopen)
 		n->nopen--;
 	node_idle_check(t, n);
+	lru_evict(t, g);
 	node_maybe_free(t, n, g);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -474,25 +489,29 @@ struct vn_node *vn_table_get_parent(struct vn_table *t, struct vn_node *n,
 int vn_table_move(struct vn_table *t, struct vn_node *n,
 		  struct vn_node *parent, const char *name)
 {
+	struct vn_garbage g = { .nfds = 0 };
 	int err = 0;
 
 	pthread_mutex_lock(&t->lock);
 	if (n->nodeid != VN_ROOT_ID && n != parent)
-		err = set_parent(n, parent, name);
+		err = set_parent(t, n, parent, name, &g);
 	pthread_mutex_unlock(&t->lock);
+	vn_garbage_release(&g);
 	return err;
 }
 
 void vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
 		    struct vn_node *parent, const char *name)
 {
+	struct vn_garbage g = { .nfds = 0 };
 	struct vn_node *n;
 
 	pthread_mutex_lock(&t->lock);
 	n = hash_find(t, dev, ino);
 	if (n && n->nodeid != VN_ROOT_ID && n != parent)
-		set_parent(n, parent, name);
+		set_parent(t, n, parent, name, &g);
 	pthread_mutex_unlock(&t->lock);
+	vn_garbage_release(&g);
 }
 
 void vn_table_unhash(struct vn_table *t, struct vn_node *n)
