@@ -54,36 +54,39 @@ int vn_reopen(struct vn_fs *fs, int fd, int flags)
 	return nfd < 0 ? -errno : nfd;
 }
 
-void vn_mount_note(struct vn_fs *fs, int mount_id, int fd)
-{
-	int i, dup_fd = -1;
-
-	pthread_mutex_lock(&fs->mount_lock);
-	for (i = 0; i < fs->nmounts; i++)
-		if (fs->mounts[i].id == mount_id)
-			goto out;
-	if (fs->nmounts == VN_MAX_MOUNTS)
-		goto out;
-	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (dup_fd >= 0) {
-		fs->mounts[fs->nmounts].id = mount_id;
-		fs->mounts[fs->nmounts].fd = dup_fd;
-		fs->nmounts++;
-	}
-out:
-	pthread_mutex_unlock(&fs->mount_lock);
-}
-
+/* The mount table is append-only: readers scan the published entries
+ * without a lock (nmounts is stored with release order after the entry is
+ * filled); writers serialise on mount_lock. */
 static int mount_fd(struct vn_fs *fs, int mount_id)
 {
-	int i, fd = -1;
+	int i, n = __atomic_load_n(&fs->nmounts, __ATOMIC_ACQUIRE);
 
-	pthread_mutex_lock(&fs->mount_lock);
-	for (i = 0; i < fs->nmounts; i++)
+	for (i = 0; i < n; i++)
 		if (fs->mounts[i].id == mount_id)
-			fd = fs->mounts[i].fd;
+			return fs->mounts[i].fd;
+	return -1;
+}
+
+void vn_mount_note(struct vn_fs *fs, int mount_id, int fd)
+{
+	int dup_fd;
+
+	if (mount_fd(fs, mount_id) >= 0)
+		return;
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		return;
+	pthread_mutex_lock(&fs->mount_lock);
+	if (mount_fd(fs, mount_id) < 0 && fs->nmounts < VN_MAX_MOUNTS) {
+		fs->mounts[fs->nmounts].id = mount_id;
+		fs->mounts[fs->nmounts].fd = dup_fd;
+		__atomic_store_n(&fs->nmounts, fs->nmounts + 1,
+				 __ATOMIC_RELEASE);
+		dup_fd = -1;
+	}
 	pthread_mutex_unlock(&fs->mount_lock);
-	return fd;
+	if (dup_fd >= 0)
+		close(dup_fd);
 }
 
 static int reopen_by_handle(struct vn_fs *fs, struct vn_node *n)

@@ -29,7 +29,7 @@ struct vn_fs {
 	double entry_timeout;
 	double attr_timeout;
 	double negative_timeout; /* 0: do not cache negative lookups */
-	pthread_mutex_t mount_lock; /* protects mounts[] and nmounts */
+	pthread_mutex_t mount_lock; /* serialises additions to mounts[] */
 	struct vn_mount mounts[VN_MAX_MOUNTS];
 	int nmounts;
 };
@@ -68,7 +68,8 @@ int vn_node_get_fd(struct vn_fs *fs, fuse_ino_t ino, struct vn_node **np,
 int vn_reopen(struct vn_fs *fs, int fd, int flags);
 /* Format /proc/self/fd/FD into buf (at least 32 bytes). */
 void vn_proc_path(int fd, char *buf, size_t size);
-/* Register the mount an object open as fd lives on, for handles. */
+/* Register the mount an object open as fd lives on, for handles.
+ * Lock-free when the mount is known already. */
 void vn_mount_note(struct vn_fs *fs, int mount_id, int fd);
 
 /* lookup.c */
