@@ -310,7 +310,8 @@ static int same_handle(const struct file_handle *a,
 	       memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
 }
 
-/* Point n at parent/name, moving the child count; an old parent that only
+/* Point n at parent/name, moving the child count (a node first seen as
+ * "." or ".." keeps no parent and reopens by file handle only); an old parent that only
  * n kept is freed into g. -ENOMEM leaves n as is; so does -ELOOP, when n is
  * parent or above it (a LOOKUP of ".."): the loop would keep both forever. */
 static int set_parent(struct vn_table *t, struct vn_node *n,
@@ -320,6 +321,9 @@ static int set_parent(struct vn_table *t, struct vn_node *n,
 	struct vn_node *old = n->parent, *p;
 	char *copy;
 
+	/* "." and ".." name no place of their own: keep what is known. */
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
 	if (old == parent && n->name && strcmp(n->name, name) == 0)
 		return 0;
 	for (p = parent; p; p = p->parent)
