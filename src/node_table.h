@@ -134,7 +134,8 @@ int vn_table_set_fd(struct vn_table *t, struct vn_node *n, int fd,
 struct vn_node *vn_table_get_parent(struct vn_table *t, struct vn_node *n,
 				    char *buf, size_t size);
 
-/* Record that n is now called name in parent (after a rename). */
+/* Record that n is now called name in parent (after a rename).
+ * Returns 0, -ENOMEM, or -ELOOP if parent is n or below it. */
 int vn_table_move(struct vn_table *t, struct vn_node *n,
 		  struct vn_node *parent, const char *name);
 
