@@ -376,6 +376,49 @@ mount_small_cache() {
 	[ "$(stat -c '%a %Y' "$SRC/f.old")" = "600 1" ]
 }
 
+@test "a symlink planted under a name the kernel believes free is not followed" {
+	# cache=always caches the failed lookup, so the kernel sends CREATE
+	# (not LOOKUP then OPEN) for a name that is by then a symlink to
+	# $OUT's victim: the daemon's create must not open through it.
+	echo x >"$SRC/existing"
+	vn_mount -o cache=always
+	local names="plant-create plant-trunc plant-mkdir plant-fifo plant-link plant-sym"
+	local n
+	for n in $names; do
+		[ ! -e "$MNT/$n" ]
+		ln -s "../outside/$N.victim" "$SRC/$n"
+	done
+	run python3 - "$MNT" <<-'EOF'
+	import errno, os, sys
+	m = sys.argv[1]
+	def step(name, fn):
+	    try:
+	        fn()
+	        print(name, "OK")
+	    except OSError as e:
+	        print(name, errno.errorcode[e.errno])
+	def write(path, flags):
+	    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o644)
+	    os.write(fd, b"through a planted link\n")
+	    os.close(fd)
+	step("create", lambda: write(m + "/plant-create", 0))
+	step("trunc", lambda: write(m + "/plant-trunc", os.O_TRUNC))
+	step("mkdir", lambda: os.mkdir(m + "/plant-mkdir"))
+	step("fifo", lambda: os.mkfifo(m + "/plant-fifo"))
+	step("link", lambda: os.link(m + "/existing", m + "/plant-link"))
+	step("symlink", lambda: os.symlink("x", m + "/plant-sym"))
+	EOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	nothing_escaped
+	for n in $names; do
+		[ "$(readlink "$SRC/$n")" = "../outside/$N.victim" ]
+	done
+	# Each was refused: the name is taken (EEXIST), or is a link that
+	# must not be followed (ELOOP).
+	[ -z "$(grep -v -E ' (EEXIST|ELOOP)$' <<<"$output")" ]
+}
+
 @test "after a swap, a fresh lookup shows the symlink, not its target" {
 	vn_mount -o cache=never
 	[ -d "$MNT/d" ] && [ ! -L "$MNT/d" ]
