@@ -79,7 +79,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		vn_creds_leave(&c);
 	}
 	if (!err)
-		err = vn_lookup_entry(fs, dir, dirfd, name, &e);
+		err = vn_lookup_entry(fs, NULL, dir, dirfd, name, &e);
 	vn_node_put(fs, dir);
 out:
 	if (err)
@@ -153,7 +153,7 @@ void vn_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		vn_creds_leave(&c);
 	}
 	if (!err)
-		err = vn_lookup_entry(fs, dir, dirfd, newname, &e);
+		err = vn_lookup_entry(fs, NULL, dir, dirfd, newname, &e);
 out:
 	vn_node_put(fs, dir);
 	vn_node_put(fs, n);

@@ -19,14 +19,29 @@ static int real_flags(struct vn_fs *fs, int flags)
 	/* The kernel bypasses its own cache for O_DIRECT opens already;
 	 * passing it down would demand an alignment FUSE buffers lack. */
 	flags &= ~O_DIRECT;
-	if (fs->opts->writeback) {
-		/* The kernel may read to fill a page a writer touched, and
-		 * appends from its own idea of the size. */
-		if ((flags & O_ACCMODE) == O_WRONLY)
-			flags = (flags & ~O_ACCMODE) | O_RDWR;
+	/* With a writeback cache the kernel appends from its own idea of
+	 * the size. */
+	if (fs->opts->writeback)
 		flags &= ~O_APPEND;
-	}
 	return flags | O_CLOEXEC;
+}
+
+/* With a writeback cache the kernel reads to fill a page that a writer
+ * touched partly, so a write-only handle must be able to read. The caller
+ * was allowed to open for writing (checked as the caller); the read access
+ * is the daemon's own and serves only those page fills. */
+static int widen_for_writeback(struct vn_fs *fs, int fd, int flags)
+{
+	int rw;
+
+	if (!fs->opts->writeback || (flags & O_ACCMODE) != O_WRONLY)
+		return fd;
+	flags &= ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC);
+	rw = vn_reopen(fs, fd, real_flags(fs, flags) | O_RDWR);
+	if (rw < 0)
+		return fd;
+	close(fd);
+	return rw;
 }
 
 static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi)
@@ -70,11 +85,8 @@ static int open_as_caller(struct vn_fs *fs, fuse_req_t req, int fd, int flags)
 	if (err)
 		return err;
 	nfd = vn_reopen(fs, fd, real_flags(fs, flags));
-	if (nfd == -EACCES && fs->opts->writeback &&
-	    (flags & O_ACCMODE) == O_WRONLY)
-		nfd = vn_reopen(fs, fd, flags & ~(O_DIRECT | O_APPEND));
 	vn_creds_leave(&c);
-	return nfd;
+	return nfd < 0 ? nfd : widen_for_writeback(fs, nfd, flags);
 }
 
 void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -114,7 +126,7 @@ static int create_as_caller(struct vn_fs *fs, fuse_req_t req, int dirfd,
 		    mode & 07777);
 	err = fd < 0 ? -errno : fd;
 	vn_creds_leave(&c);
-	return err;
+	return fd < 0 ? err : widen_for_writeback(fs, fd, flags);
 }
 
 void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -135,7 +147,7 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = fd;
 		goto out;
 	}
-	err = vn_lookup_entry(fs, dir, dirfd, name, &e);
+	err = vn_lookup_entry(fs, NULL, dir, dirfd, name, &e);
 	n = err ? NULL : vn_node_get(fs, e.ino);
 	if (!n) {
 		err = err ?: -ESTALE;

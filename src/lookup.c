@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "log.h"
 #include "veneer.h"
 
@@ -48,8 +49,27 @@ static void fill_timeouts(struct vn_fs *fs, struct fuse_entry_param *e)
 	e->generation = 0; /* nodeids carry their own generation */
 }
 
-int vn_lookup_entry(struct vn_fs *fs, struct vn_node *dir, int dirfd,
-		    const char *name, struct fuse_entry_param *e)
+/* Open name in dirfd as an O_PATH fd, never following a symlink.
+ * Returns the fd or -errno. */
+static int open_child(struct vn_fs *fs, fuse_req_t req, int dirfd,
+		      const char *name)
+{
+	struct vn_creds c = { .active = false };
+	int fd, err = 0;
+
+	if (req && fs->lookup_as_caller)
+		err = vn_creds_enter(true, req, &c);
+	if (err)
+		return err;
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		err = -errno;
+	vn_creds_leave(&c);
+	return fd < 0 ? err : fd;
+}
+
+int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
+		    int dirfd, const char *name, struct fuse_entry_param *e)
 {
 	struct vn_entry_key key = { .mount_id = -1 };
 	struct vn_garbage g = { .nfds = 0 };
@@ -60,9 +80,9 @@ int vn_lookup_entry(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 	/* ".." of the root would leave the source: it is the root itself. */
 	if (strcmp(name, "..") == 0 && dir->nodeid == FUSE_ROOT_ID)
 		name = ".";
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_child(fs, req, dirfd, name);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &e->attr) < 0) {
 		err = -errno;
 		goto out_close;
@@ -71,7 +91,8 @@ int vn_lookup_entry(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 	key.ino = e->attr.st_ino;
 	key.type = e->attr.st_mode;
 	key.handle = get_handle(fs, fd, &key.mount_id);
-	if (key.handle)
+	/* A mount below the source is entered by its root directory. */
+	if (key.handle && S_ISDIR(e->attr.st_mode))
 		vn_mount_note(fs, key.mount_id, fd);
 	n = vn_table_enter(&fs->table, dir, name, &key);
 	if (!n) {
@@ -103,7 +124,7 @@ void vn_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	err = vn_node_get_fd(fs, parent, &dir, &dirfd);
 	if (err)
 		goto out;
-	err = vn_lookup_entry(fs, dir, dirfd, name, &e);
+	err = vn_lookup_entry(fs, req, dir, dirfd, name, &e);
 	vn_node_put(fs, dir);
 	if (err == -ENOENT && fs->negative_timeout > 0) {
 		/* A zero nodeid tells the kernel to cache the absence. */

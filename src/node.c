@@ -73,7 +73,8 @@ void vn_mount_note(struct vn_fs *fs, int mount_id, int fd)
 
 	if (mount_fd(fs, mount_id) >= 0)
 		return;
-	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	/* open_by_handle_at() takes no O_PATH fd as the mount's anchor. */
+	dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dup_fd < 0)
 		return;
 	pthread_mutex_lock(&fs->mount_lock);
@@ -94,7 +95,7 @@ static int reopen_by_handle(struct vn_fs *fs, struct vn_node *n)
 	int mfd = mount_fd(fs, n->mount_id), fd;
 
 	if (mfd < 0)
-		return -ESTALE;
+		return -ENOTSUP; /* no anchor on that mount: go by name */
 	fd = open_by_handle_at(mfd, n->handle, O_PATH | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }

@@ -98,19 +98,22 @@ static size_t fd_budget(void)
 static bool probe_handles(int root_fd, int *mount_id)
 {
 	struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	int dfd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	bool ok = false;
 	int fd;
 
-	if (!fh)
-		return false;
-	fh->handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(root_fd, "", fh, mount_id, AT_EMPTY_PATH) == 0) {
-		fd = open_by_handle_at(root_fd, fh, O_PATH | O_CLOEXEC);
+	if (fh)
+		fh->handle_bytes = MAX_HANDLE_SZ;
+	if (fh && dfd >= 0 &&
+	    name_to_handle_at(root_fd, "", fh, mount_id, AT_EMPTY_PATH) == 0) {
+		fd = open_by_handle_at(dfd, fh, O_PATH | O_CLOEXEC);
 		if (fd >= 0) {
 			close(fd);
 			ok = true;
 		}
 	}
+	if (dfd >= 0)
+		close(dfd);
 	free(fh);
 	return ok;
 }
@@ -135,6 +138,7 @@ int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts, int root_fd)
 	if (fs->use_handles)
 		vn_mount_note(fs, mount_id, root_fd);
 	fs->switch_creds = geteuid() == 0;
+	fs->lookup_as_caller = fs->switch_creds && !opts->default_permissions;
 	fs->entry_timeout = vn_opts_entry_timeout(opts);
 	fs->attr_timeout = vn_opts_attr_timeout(opts);
 	if (opts->cache == VN_CACHE_ALWAYS)

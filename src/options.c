@@ -25,6 +25,8 @@ enum {
 	KEY_DEBUG,
 	KEY_SINGLE,
 	KEY_CACHE,
+	KEY_ATTR_TIMEOUT,
+	KEY_ENTRY_TIMEOUT,
 	KEY_ALLOW_OTHER,
 	KEY_RO,
 	KEY_RW,
@@ -33,8 +35,6 @@ enum {
 #define VN_OPT(t, field, v) { t, offsetof(struct vn_opts, field), v }
 
 static const struct fuse_opt vn_opt_spec[] = {
-	VN_OPT("attr_timeout=%lf", attr_timeout, 0),
-	VN_OPT("entry_timeout=%lf", entry_timeout, 0),
 	VN_OPT("writeback", writeback, 1),
 	VN_OPT("no_writeback", writeback, 0),
 	VN_OPT("noxattr", noxattr, 1),
@@ -43,6 +43,8 @@ static const struct fuse_opt vn_opt_spec[] = {
 	VN_OPT("clone_fd", clone_fd, 1),
 	VN_OPT("max_idle_threads=%u", max_idle_threads, 0),
 	FUSE_OPT_KEY("cache=", KEY_CACHE),
+	FUSE_OPT_KEY("attr_timeout=", KEY_ATTR_TIMEOUT),
+	FUSE_OPT_KEY("entry_timeout=", KEY_ENTRY_TIMEOUT),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
@@ -82,6 +84,25 @@ static int parse_cache(struct vn_opts *o, const char *value)
 			   "always", value);
 		return -1;
 	}
+	return 0;
+}
+
+/* NAME=SECS: a finite number of seconds >= 0. */
+static int parse_timeout(struct vn_opts *o, const char *arg, double *value,
+			 bool *set)
+{
+	const char *eq = strchr(arg, '=');
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(eq + 1, &end);
+	if (end == eq + 1 || *end || errno || !isfinite(v) || v < 0) {
+		set_bad(o, "bad value in '%s': expected seconds >= 0", arg);
+		return -1;
+	}
+	*value = v;
+	*set = true;
 	return 0;
 }
 
@@ -131,6 +152,12 @@ static int opt_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_CACHE:
 		return parse_cache(o, arg + strlen("cache="));
+	case KEY_ATTR_TIMEOUT:
+		return parse_timeout(o, arg, &o->attr_timeout,
+				     &o->attr_timeout_set);
+	case KEY_ENTRY_TIMEOUT:
+		return parse_timeout(o, arg, &o->entry_timeout,
+				     &o->entry_timeout_set);
 	case KEY_ALLOW_OTHER:
 		o->allow_other = 1;
 		return 1;
@@ -148,24 +175,11 @@ int vn_opts_parse(struct fuse_args *args, struct vn_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->cache = VN_CACHE_AUTO;
-	o->attr_timeout = -1;
-	o->entry_timeout = -1;
 	o->default_permissions = 1;
 	o->max_idle_threads = 10;
 	if (fuse_opt_parse(args, o, vn_opt_spec, opt_proc) == -1) {
 		/* fuse_opt itself has printed why when o->bad is unset. */
 		set_bad(o, "invalid command line");
-		return -1;
-	}
-	return 0;
-}
-
-static int check_timeout(struct vn_opts *o, const char *name, double v)
-{
-	if (v == -1)
-		return 0; /* not given */
-	if (!isfinite(v) || v < 0) {
-		set_bad(o, "bad value for %s: expected seconds >= 0", name);
 		return -1;
 	}
 	return 0;
@@ -244,9 +258,6 @@ int vn_opts_validate(struct vn_opts *o)
 		set_bad(o, "missing MOUNTPOINT (see --help)");
 		return -1;
 	}
-	if (check_timeout(o, "attr_timeout", o->attr_timeout) < 0 ||
-	    check_timeout(o, "entry_timeout", o->entry_timeout) < 0)
-		return -1;
 	if (o->writeback && o->cache == VN_CACHE_NEVER) {
 		set_bad(o, "writeback needs the page cache: it cannot be "
 			   "combined with cache=never");
@@ -277,12 +288,19 @@ static double cache_default(const struct vn_opts *o)
 
 double vn_opts_entry_timeout(const struct vn_opts *o)
 {
-	return o->entry_timeout >= 0 ? o->entry_timeout : cache_default(o);
+	if (o->entry_timeout_set)
+		return o->entry_timeout;
+	/* Without default_permissions the kernel checks no search
+	 * permission on a cached path: every walk must reach the daemon,
+	 * which resolves names as the caller. */
+	if (!o->default_permissions)
+		return 0;
+	return cache_default(o);
 }
 
 double vn_opts_attr_timeout(const struct vn_opts *o)
 {
-	return o->attr_timeout >= 0 ? o->attr_timeout : cache_default(o);
+	return o->attr_timeout_set ? o->attr_timeout : cache_default(o);
 }
 
 void vn_opts_help(const char *progname)

@@ -13,8 +13,10 @@ struct vn_opts {
 	char *mountpoint;	/* second non-option argument */
 	int nargs;		/* how many non-option arguments were seen */
 	enum vn_cache cache;
-	double attr_timeout;	/* < 0: the cache mode's default */
-	double entry_timeout;	/* < 0: the cache mode's default */
+	double attr_timeout;	/* with attr_timeout_set */
+	double entry_timeout;	/* with entry_timeout_set */
+	bool attr_timeout_set;	/* else the cache mode's default */
+	bool entry_timeout_set;
 	int writeback;
 	int noxattr;
 	int default_permissions; /* on unless nodefault_permissions */

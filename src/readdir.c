@@ -110,8 +110,13 @@ static int add_plus(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem)
 	size_t used;
 	int err;
 
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		/* No node and no lookup count: the kernel skips these. */
+	err = -EACCES;
+	if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+		err = vn_lookup_entry(fs, req, d->node, dirfd(d->dp), name, &e);
+	if (err == -EACCES) {
+		/* No node and no lookup count: the kernel links no entry and
+		 * looks the name up itself if it is used (for "." and "..",
+		 * or a name the caller may not search). */
 		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = d->entry->d_ino;
 		e.attr.st_mode = (mode_t)d->entry->d_type << 12;
@@ -119,7 +124,6 @@ static int add_plus(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem)
 					      d->entry->d_off);
 		return used > rem ? 0 : (int)used;
 	}
-	err = vn_lookup_entry(fs, d->node, dirfd(d->dp), name, &e);
 	if (err)
 		return err;
 	used = fuse_add_direntry_plus(req, buf, rem, name, &e,

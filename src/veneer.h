@@ -26,6 +26,8 @@ struct vn_fs {
 	int proc_fd;		/* /proc/self/fd, for reopening O_PATH fds */
 	bool use_handles;	/* file handles work for the source */
 	bool switch_creds;	/* running as root: act as the caller */
+	bool lookup_as_caller;	/* no default_permissions: the kernel does
+				 * not check search permission, SOURCE must */
 	double entry_timeout;
 	double attr_timeout;
 	double negative_timeout; /* 0: do not cache negative lookups */
@@ -68,17 +70,19 @@ int vn_node_get_fd(struct vn_fs *fs, fuse_ino_t ino, struct vn_node **np,
 int vn_reopen(struct vn_fs *fs, int fd, int flags);
 /* Format /proc/self/fd/FD into buf (at least 32 bytes). */
 void vn_proc_path(int fd, char *buf, size_t size);
-/* Register the mount an object open as fd lives on, for handles.
- * Lock-free when the mount is known already. */
-void vn_mount_note(struct vn_fs *fs, int mount_id, int fd);
+/* Register the mount that the directory open as dirfd (O_PATH is fine)
+ * lives on, for reopening by handle. Lock-free when the mount is known. */
+void vn_mount_note(struct vn_fs *fs, int mount_id, int dirfd);
 
 /* lookup.c */
 /* Check a name from the kernel: 0, -EINVAL or -ENAMETOOLONG. */
 int vn_check_name(const char *name);
 /* Look up name in dir (open as dirfd), fill e and count one kernel lookup
- * on the resulting node. Returns 0 or -errno. */
-int vn_lookup_entry(struct vn_fs *fs, struct vn_node *dir, int dirfd,
-		    const char *name, struct fuse_entry_param *e);
+ * on the resulting node. With req, the name is resolved as req's caller
+ * where the kernel leaves permission checks to us; with NULL (an entry the
+ * caller just made), as the daemon. Returns 0 or -errno. */
+int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
+		    int dirfd, const char *name, struct fuse_entry_param *e);
 void vn_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void vn_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void vn_op_forget_multi(fuse_req_t req, size_t count,
