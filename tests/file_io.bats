@@ -248,6 +248,32 @@ sparse_steps() {
 	cmp "$MNT/s" "$SRC/s"
 }
 
+bigoff_steps() {
+	"$VNOP" write f 5000000000 x
+	"$VNOP" stat f size
+	"$VNOP" lseek f 0 SEEK_DATA
+	"$VNOP" read f 5000000000 10
+	"$VNOP" write f 17592186044416 x # ext4's limit: 16 TiB
+	"$VNOP" truncate f 17592186044417
+	"$VNOP" truncate f 8796093022208
+	"$VNOP" stat f size
+}
+
+@test "offsets past 4 GiB, and EFBIG past ext4's 16 TiB limit" {
+	vn_diff touch f
+	vn_diff bigoff_steps
+	echo "$vn_out"
+	[ "$vn_out" = "1
+5000000001
+4999999488
+1
+EFBIG
+EFBIG
+0
+8796093022208" ]
+	[ "$(stat -c %s "$SRC/f")" = 8796093022208 ]
+}
+
 cfr_steps() {
 	printf '0123456789abcdef' >in
 	"$VNOP" copy_file_range in 0 out 0 16

@@ -325,14 +325,15 @@ unlink_steps() {
 	"$VNOP" unlink f
 	"$VNOP" unlink d
 	"$VNOP" unlink d/x
-	# An open file stays readable once its name is gone.
-	"$VNOP" open open O_RDONLY : unlink open : read %0 0 100
+	# An open file stays usable once its name is gone.
+	"$VNOP" open open O_RDWR : unlink open : read %0 0 100 : \
+		fstat %0 nlink : ftruncate %0 2 : fstat %0 size : write %0 0 abc
 	ls -a
 }
 
 @test "unlink: files, missing names, dirs, open files" {
 	vn_diff unlink_steps
-	[ "$vn_out" = "$(printf '0\nENOENT\nENOENT\nEISDIR\nENOENT\n0\n0\n5\n.\n..\nd')" ]
+	[ "$vn_out" = "$(printf '0\nENOENT\nENOENT\nEISDIR\nENOENT\n0\n0\n5\n0\n0\n2\n3\n.\n..\nd')" ]
 	[ "$(ls -a "$SRC")" = "$(printf '.\n..\nd')" ]
 }
 
@@ -513,6 +514,28 @@ data
 $(if [ "$(cat /proc/sys/fs/protected_hardlinks)" = 1 ]; then echo EPERM; else echo 0; fi)" ]
 }
 
+# linkat() without AT_SYMLINK_FOLLOW links a symlink itself, for root and
+# for nobody alike.
+link_symlink_steps() {
+	mkdir -m 0777 pub
+	echo data >pub/target
+	ln -s target pub/rootlink
+	as_nobody ln -s target pub/mylink
+	ln -P pub/rootlink pub/hl_root
+	as_nobody ln -P pub/mylink pub/hl_nobody
+	vn_attrs pub/hl_root pub/hl_nobody pub/target
+	"$VNOP" readlink pub/hl_nobody
+}
+
+@test "link: a hard link to a symlink links the symlink, as root and as nobody" {
+	vn_diff link_symlink_steps
+	[ "$vn_out" = "symbolic link 777 2 0 0 6
+symbolic link 777 2 65534 65534 6
+regular file 644 1 0 0 5
+target" ]
+	same_as_source pub/hl_root pub/hl_nobody pub/target
+}
+
 @test "link: the names share st_ino and st_nlink on the mount" {
 	echo data >"$MNT/f"
 	ln "$MNT/f" "$MNT/g"
@@ -563,6 +586,9 @@ make_big() {
 	[ "$(head -1 <<<"$vn_out")" = 3002 ]
 	[ "$(ls -U "$MNT/big" | sort)" = "$(ls -U "$SRC/big" | sort)" ]
 	[ "$(find "$MNT/big" -type f | wc -l)" = 3000 ]
+	# readdirplus: ls -l fills every entry's attributes
+	vn_diff sh -c 'ls -lan big | awk "{ print \$1, \$2, \$3, \$4, \$5, \$9 }" | md5sum'
+	[ "$(ls -lan "$MNT/big" | wc -l)" = 3003 ]
 }
 
 # Read the dir, note telldir() at some entries, then seekdir() back to each

@@ -531,6 +531,25 @@ static void do_lstat(char **argv, int argc, struct result *r)
 	stat_common(argv, argc, r, 1);
 }
 
+/* fstat FD|PATH [FIELD]: works on an unlinked file kept open, too. */
+static void do_fstat(char **argv, int argc, struct result *r)
+{
+	int opened, fd = get_fd(argv[0], O_RDONLY, &opened);
+	struct stat st;
+	int ret;
+
+	if (fd < 0) {
+		set_err(r, fd);
+		return;
+	}
+	ret = fstat(fd, &st);
+	set_err(r, ret);
+	if (ret == 0 && argc > 1)
+		print_stat_field(r, &st, argv[1]);
+	if (opened)
+		close(fd);
+}
+
 static void do_access(char **argv, int argc, struct result *r)
 {
 	int mode = (int)parse_flags("access mode", access_modes, argv[1]);
@@ -830,6 +849,7 @@ static const struct call calls[] = {
 	{ "readlink", 1, 1, do_readlink, "PATH" },
 	{ "stat", 1, 2, do_stat, "PATH [FIELD]" },
 	{ "lstat", 1, 2, do_lstat, "PATH [FIELD]" },
+	{ "fstat", 1, 2, do_fstat, "FD|PATH [FIELD]" },
 	{ "access", 2, 2, do_access, "PATH F_OK|R_OK,W_OK,X_OK" },
 	{ "getxattr", 2, 2, do_getxattr, "PATH NAME" },
 	{ "lgetxattr", 2, 2, do_lgetxattr, "PATH NAME" },
@@ -859,7 +879,9 @@ static void print_usage(void)
 	int i;
 
 	fprintf(stderr, "usage: vnop SYSCALL ARGS... [: SYSCALL ARGS...]...\n"
-			"descriptors from open are %%0, %%1, ...\n");
+			"descriptors from open are %%0, %%1, ...\n"
+			"stat fields: type mode nlink uid gid size ino blocks "
+			"rdev atime mtime ctime\n");
 	for (i = 0; calls[i].name; i++)
 		fprintf(stderr, "  %s %s\n", calls[i].name, calls[i].usage);
 }
