@@ -222,11 +222,15 @@ signal_check() {
 	ls "$MNT" >/dev/null
 	# -d implies -f: the daemon is still our child
 	kill -0 "$VN_PID"
-	grep -q 'opcode: INIT' "$WORK/daemon.log"
-	grep -q 'opcode: LOOKUP' "$WORK/daemon.log"
-	grep -q 'opcode: CREATE' "$WORK/daemon.log"
-	grep -q 'opcode: WRITE' "$WORK/daemon.log"
 	vn_unmount
+	# the log is complete once the daemon has exited
+	local op
+	for op in INIT LOOKUP CREATE WRITE FLUSH RELEASE OPEN READ OPENDIR \
+		RELEASEDIR; do
+		grep -q "opcode: $op (" "$WORK/daemon.log" ||
+			{ echo "no $op in the log" >&2; return 1; }
+	done
+	grep -q 'opcode: READDIR\(PLUS\)\? (' "$WORK/daemon.log"
 }
 
 @test "crash: after kill -9 the mount says ENOTCONN; remount finds fsync'ed data" {
