@@ -199,6 +199,28 @@ ENODATA
 	[ "$(cd "$MNT" && "$VNOP" lgetxattr l trusted.t)" = link ]
 }
 
+acl_steps() {
+	echo secret >granted
+	chmod 0600 granted
+	setfacl -m u:nobody:r granted
+	echo secret >denied
+	chmod 0644 denied
+	setfacl -m u:nobody:- denied
+	getfacl -c granted denied 2>/dev/null
+	stat -c '%n %a' granted denied
+	as_nobody "$VNOP" open granted O_RDONLY
+	as_nobody "$VNOP" access granted R_OK
+	as_nobody "$VNOP" open denied O_RDONLY
+	as_nobody "$VNOP" access denied R_OK
+}
+
+@test "POSIX ACLs set through the mount grant and deny as on ext4" {
+	command -v setfacl >/dev/null || vn_skip "needs setfacl"
+	vn_diff acl_steps
+	echo "$vn_out"
+	[ "$(tail -4 <<<"$vn_out")" = "$(printf '0\n0\nEACCES\nEACCES')" ]
+}
+
 @test "-o noxattr: setfattr and getfattr fail with 'Operation not supported'" {
 	vn_unmount
 	touch "$SRC/f"
