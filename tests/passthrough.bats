@@ -128,6 +128,27 @@ chown_steps() {
 	same_as_source f g l
 }
 
+# Writing to or truncating a set-ID file as nobody drops the bits; so does
+# chmod g+s by a non-member of the group.
+setid_steps() {
+	mkdir -m 0777 pub
+	touch pub/w pub/t
+	chmod 4777 pub/w
+	chmod 6777 pub/t
+	as_nobody sh -c 'echo x >>pub/w'
+	as_nobody truncate -s 5 pub/t
+	as_nobody touch pub/n
+	chown :4242 pub/n
+	as_nobody chmod 2755 pub/n
+	stat -c '%n %a %g' pub/w pub/t pub/n
+}
+
+@test "setattr: writes, truncates and chmod by nobody drop set-ID bits as on ext4" {
+	vn_diff setid_steps
+	[ "$vn_out" = "$(printf 'pub/w 777 0\npub/t 777 0\npub/n 755 4242')" ]
+	same_as_source pub/w pub/t pub/n
+}
+
 truncate_steps() {
 	printf 'hello world' >f
 	truncate -s 5 f
@@ -478,6 +499,12 @@ rename2_steps() {
 	[ "$(cat "$SRC/f/x")" = new ]
 	cd /
 	same_as_source f d f/x
+}
+
+@test "rename: RENAME_WHITEOUT leaves a whiteout behind, as on ext4" {
+	vn_diff sh -c 'echo a >a; "$0" renameat2 a b WHITEOUT; stat -c "%n %F %a %t:%T" a b; cat b' "$VNOP"
+	[ "$vn_out" = "$(printf '0\na character special file 0 0:0\nb regular file 644 0:0\na')" ]
+	same_as_source a b
 }
 
 link_steps() {

@@ -95,6 +95,32 @@ EOPNOTSUPP"
 	[ "$(getfattr --only-values -n user.big "$SRC/f")" = "${big}w" ]
 }
 
+# Buffers too small for the value or the list give ERANGE; a zero size
+# asks for the size.
+SIZES_PY='
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(64)
+def show(what, r):
+    print(what, r if r >= 0 else os.strerror(ctypes.get_errno()))
+show("get 4:", libc.getxattr(b"f", b"user.v", buf, 4))
+show("get 0:", libc.getxattr(b"f", b"user.v", None, 0))
+show("get 10:", libc.getxattr(b"f", b"user.v", buf, 10))
+show("list 2:", libc.listxattr(b"f", buf, 2))
+show("list 0:", libc.listxattr(b"f", None, 0))
+show("list 64:", libc.listxattr(b"f", buf, 64))'
+
+@test "getxattr and listxattr: size queries and ERANGE as on ext4" {
+	vn_diff sh -c 'touch f; setfattr -n user.v -v 0123456789 f; setfattr -n user.w -v x f'
+	vn_diff python3 -c "$SIZES_PY"
+	[ "$vn_out" = "get 4: Numerical result out of range
+get 0: 10
+get 10: 10
+list 2: Numerical result out of range
+list 0: 14
+list 64: 14" ]
+}
+
 trusted_steps() {
 	touch f
 	mkdir d
