@@ -164,6 +164,19 @@ bad_input() {
 	[ ! -s "$WORK/err" ]
 }
 
+@test "daemon mode: relative SOURCE and MOUNTPOINT are resolved before it detaches" {
+	echo hi >"$SRC/f"
+	(cd "$WORK" && "$VENEERFS" src mnt/)
+	[ "$(cat "$MNT/f")" = hi ]
+	# the source is shown as an absolute path
+	[ "$(awk -v m="$MNT" '$5 == m { print $(NF - 1) }' /proc/self/mountinfo)" = "$SRC" ]
+	local pid
+	pid=$(pgrep -x -f -- "$VENEERFS src mnt/")
+	[ -n "$pid" ]
+	fusermount3 -u "$MNT"
+	wait_gone "$pid"
+}
+
 # Start a -f daemon whose SIGINT and SIGTERM are at their defaults (a
 # background job of a script would otherwise inherit SIGINT ignored).
 start_fg() {
