@@ -42,6 +42,8 @@ struct name_val {
 	long val;
 };
 
+/* The tables read best one entry per cell, as written. */
+/* clang-format off */
 #define NV(x) { #x, x }
 
 static const struct name_val errnos[] = {
@@ -123,6 +125,8 @@ static const struct name_val at_flags[] = {
 	NV(AT_EACCESS),
 	{ NULL, 0 }
 };
+
+/* clang-format on */
 
 static void __attribute__((format(printf, 1, 2), noreturn))
 usage_error(const char *fmt, ...)
@@ -225,7 +229,7 @@ static int get_fd(const char *arg, int flags, int *opened)
 /* "NOW", "OMIT", or SECONDS[.FRACTION], up to nanoseconds. */
 static struct timespec parse_time(const char *s)
 {
-	struct timespec ts = { 0, 0 };
+	struct timespec ts = {0, 0};
 	const char *dot, *p;
 	char sec[32];
 	int i;
@@ -284,22 +288,29 @@ static mode_t parse_type(const char *s)
 static const char *type_name(mode_t m)
 {
 	switch (m & S_IFMT) {
-	case S_IFREG: return "regular";
-	case S_IFDIR: return "dir";
-	case S_IFLNK: return "symlink";
-	case S_IFIFO: return "fifo";
-	case S_IFSOCK: return "socket";
-	case S_IFCHR: return "char";
-	case S_IFBLK: return "block";
+	case S_IFREG:
+		return "regular";
+	case S_IFDIR:
+		return "dir";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "char";
+	case S_IFBLK:
+		return "block";
 	}
 	return "unknown";
 }
 
 /* The result of one call: a number or a string to print, or an errno. */
 struct result {
-	int err;		/* errno, or 0 */
-	long long num;		/* printed when str is NULL */
-	char *str;		/* malloc'd, printed instead of num */
+	int err;       /* errno, or 0 */
+	long long num; /* printed when str is NULL */
+	char *str;     /* malloc'd, printed instead of num */
 };
 
 static void set_err(struct result *r, long ret)
@@ -383,8 +394,8 @@ static void do_rename(char **argv, int argc, struct result *r)
 
 static void do_renameat2(char **argv, int argc, struct result *r)
 {
-	unsigned int flags = (unsigned int)parse_flags("rename flag",
-						       rename_flags, argv[2]);
+	unsigned int flags =
+	    (unsigned int)parse_flags("rename flag", rename_flags, argv[2]);
 
 	set_err(r, renameat2(AT_FDCWD, argv[0], AT_FDCWD, argv[1], flags));
 }
@@ -439,16 +450,16 @@ static void do_lchown(char **argv, int argc, struct result *r)
 
 static void do_utimensat(char **argv, int argc, struct result *r)
 {
-	struct timespec ts[2] = { parse_time(argv[1]), parse_time(argv[2]) };
-	int flags = argc > 3 ? (int)parse_flags("at flag", at_flags, argv[3])
-			     : 0;
+	struct timespec ts[2] = {parse_time(argv[1]), parse_time(argv[2])};
+	int flags =
+	    argc > 3 ? (int)parse_flags("at flag", at_flags, argv[3]) : 0;
 
 	set_err(r, utimensat(AT_FDCWD, argv[0], ts, flags));
 }
 
 static void do_futimens(char **argv, int argc, struct result *r)
 {
-	struct timespec ts[2] = { parse_time(argv[1]), parse_time(argv[2]) };
+	struct timespec ts[2] = {parse_time(argv[1]), parse_time(argv[2])};
 	int opened, fd = get_fd(argv[0], O_RDONLY, &opened);
 
 	if (fd < 0) {
@@ -581,9 +592,8 @@ static void do_lgetxattr(char **argv, int argc, struct result *r)
 
 static void xattr_set(char **argv, int argc, struct result *r, int nofollow)
 {
-	int flags = argc > 3 ? (int)parse_flags("xattr flag", xattr_flags,
-						argv[3])
-			     : 0;
+	int flags =
+	    argc > 3 ? (int)parse_flags("xattr flag", xattr_flags, argv[3]) : 0;
 	size_t len = strlen(argv[2]);
 
 	if (nofollow)
@@ -795,10 +805,10 @@ static void do_flock(char **argv, int argc, struct result *r)
 static void do_setlk(char **argv, int argc, struct result *r)
 {
 	struct flock fl = {
-		.l_type = (short)parse_flags("lock type", lock_types, argv[1]),
-		.l_whence = SEEK_SET,
-		.l_start = (off_t)parse_num("start", argv[2]),
-		.l_len = (off_t)parse_num("length", argv[3]),
+	    .l_type = (short)parse_flags("lock type", lock_types, argv[1]),
+	    .l_whence = SEEK_SET,
+	    .l_start = (off_t)parse_num("start", argv[2]),
+	    .l_len = (off_t)parse_num("length", argv[3]),
 	};
 	int opened, fd = get_fd(argv[0], O_RDWR, &opened);
 
@@ -825,6 +835,7 @@ static void do_hold(char **argv, int argc, struct result *r)
 	r->num = -1; /* already printed */
 }
 
+/* clang-format off */
 static const struct call calls[] = {
 	{ "open", 2, 3, do_open, "PATH FLAGS[,FLAG...] [MODE]" },
 	{ "close", 1, 1, do_close, "%N" },
@@ -874,6 +885,8 @@ static const struct call calls[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* clang-format on */
+
 static void print_usage(void)
 {
 	int i;
@@ -894,7 +907,8 @@ static const struct call *find_call(const char *name)
 		if (strcmp(calls[i].name, name) == 0)
 			return &calls[i];
 	usage_error("unknown syscall '%s' (run vnop without arguments for "
-		    "the list)", name);
+		    "the list)",
+		    name);
 	return NULL;
 }
 
@@ -902,7 +916,7 @@ static const struct call *find_call(const char *name)
 static int run_one(char **argv, int argc)
 {
 	const struct call *c = find_call(argv[0]);
-	struct result r = { 0, 0, NULL };
+	struct result r = {0, 0, NULL};
 
 	if (argc - 1 < c->min_args || argc - 1 > c->max_args)
 		usage_error("usage: %s %s", c->name, c->usage);
