@@ -1,6 +1,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,20 +17,58 @@ static gid_t own_groups[VN_MAX_GROUPS];
 static int own_ngroups;
 static uid_t own_uid;
 static gid_t own_gid;
+static struct __user_cap_data_struct own_caps[_LINUX_CAPABILITY_U32S_3];
+static bool have_caps;
+
+/* Whether this thread has its own umask (see vn_umask_enter). */
+static __thread int thread_fs_private;
+
+static int thread_capset(const struct __user_cap_data_struct *data)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0, /* this thread only */
+	};
+
+	return (int)syscall(SYS_capset, &hdr, data);
+}
 
 void vn_creds_setup(void)
 {
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+
 	own_uid = geteuid();
 	own_gid = getegid();
 	own_ngroups = getgroups(VN_MAX_GROUPS, own_groups);
 	if (own_ngroups < 0)
 		own_ngroups = 0;
+	have_caps = syscall(SYS_capget, &hdr, own_caps) == 0;
 }
 
 /* glibc's setgroups() changes every thread; the raw call changes one. */
 static long thread_setgroups(int n, const gid_t *list)
 {
 	return syscall(SYS_setgroups, (size_t)n, list);
+}
+
+/* A non-root caller has no capabilities. Changing the fsuid drops only the
+ * filesystem ones; others still count for files (CAP_SYS_ADMIN shows
+ * trusted.* xattrs), so the thread's effective set is emptied. */
+static void drop_caps(void)
+{
+	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
+	int i;
+
+	if (!have_caps)
+		return;
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		none[i] = own_caps[i];
+		none[i].effective = 0;
+	}
+	if (thread_capset(none) < 0)
+		vn_err("cannot drop capabilities: errno %d", errno);
 }
 
 int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c)
@@ -36,6 +78,7 @@ int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c)
 	int n;
 
 	c->active = false;
+	c->dropped = false;
 	if (!enabled || (ctx->uid == 0 && ctx->gid == 0))
 		return 0;
 	if (ctx->uid != 0) {
@@ -50,6 +93,10 @@ int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c)
 	c->active = true;
 	syscall(SYS_setfsgid, ctx->gid);
 	syscall(SYS_setfsuid, ctx->uid);
+	if (ctx->uid != 0) {
+		drop_caps();
+		c->dropped = true;
+	}
 	return 0;
 }
 
@@ -57,9 +104,35 @@ void vn_creds_leave(struct vn_creds *c)
 {
 	if (!c->active)
 		return;
+	/* Capabilities first: restoring the groups needs CAP_SETGID. */
+	if (c->dropped && thread_capset(own_caps) < 0)
+		vn_err("cannot restore capabilities: errno %d", errno);
 	syscall(SYS_setfsuid, own_uid);
 	syscall(SYS_setfsgid, own_gid);
 	if (thread_setgroups(own_ngroups, own_groups) < 0)
 		vn_err("cannot restore supplementary groups: errno %d", errno);
 	c->active = false;
+	c->dropped = false;
+}
+
+void vn_umask_enter(fuse_req_t req, mode_t *mode, struct vn_umask *u)
+{
+	mode_t mask = fuse_req_ctx(req)->umask;
+
+	u->set = false;
+	if (!thread_fs_private)
+		thread_fs_private = unshare(CLONE_FS) == 0 ? 1 : -1;
+	if (thread_fs_private < 0) {
+		*mode &= ~mask; /* no per-thread umask: mask here */
+		return;
+	}
+	u->saved = umask(mask);
+	u->set = true;
+}
+
+void vn_umask_leave(struct vn_umask *u)
+{
+	if (u->set)
+		umask(u->saved);
+	u->set = false;
 }

@@ -7,12 +7,19 @@
 #define VN_CREDS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 struct vn_creds {
 	bool active;
+	bool dropped;	/* effective capabilities cleared */
+};
+
+struct vn_umask {
+	bool set;
+	mode_t saved;
 };
 
 /* Remember the daemon's own supplementary groups; call once at start. */
@@ -25,5 +32,13 @@ int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c);
 
 /* Return to the daemon's own credentials. */
 void vn_creds_leave(struct vn_creds *c);
+
+/* Apply the caller's umask (sent by the kernel with FUSE_CAP_DONT_MASK) to
+ * a creating call. The calling thread gets its own umask (unshare of
+ * CLONE_FS, once per thread) set to the caller's, so that SOURCE's
+ * filesystem applies it, or a default ACL of the parent instead, exactly as
+ * for a local caller. Where that is impossible, *mode is masked here. */
+void vn_umask_enter(fuse_req_t req, mode_t *mode, struct vn_umask *u);
+void vn_umask_leave(struct vn_umask *u);
 
 #endif

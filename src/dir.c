@@ -45,16 +45,23 @@ struct vn_make {
 	const char *target;	/* for symlink */
 };
 
-static int do_make(int dirfd, const char *name, const struct vn_make *m)
+static int do_make(fuse_req_t req, int dirfd, const char *name,
+		   const struct vn_make *m)
 {
+	mode_t mode = m->mode;
+	struct vn_umask u = { .set = false };
 	int err;
 
-	if (m->target)
+	if (m->target) {
 		err = symlinkat(m->target, dirfd, name);
-	else if (S_ISDIR(m->mode))
-		err = mkdirat(dirfd, name, m->mode & 07777);
-	else
-		err = mknodat(dirfd, name, m->mode, m->rdev);
+	} else {
+		vn_umask_enter(req, &mode, &u);
+		if (S_ISDIR(mode))
+			err = mkdirat(dirfd, name, mode & 07777);
+		else
+			err = mknodat(dirfd, name, mode, m->rdev);
+		vn_umask_leave(&u);
+	}
 	return err < 0 ? -errno : 0;
 }
 
@@ -75,7 +82,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
-		err = do_make(dirfd, name, m);
+		err = do_make(req, dirfd, name, m);
 		vn_creds_leave(&c);
 	}
 	if (!err)

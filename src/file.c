@@ -114,17 +114,20 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static int create_as_caller(struct vn_fs *fs, fuse_req_t req, int dirfd,
 			    const char *name, mode_t mode, int flags)
 {
+	struct vn_umask u = { .set = false };
 	struct vn_creds c;
 	int fd, err;
 
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (err)
 		return err;
+	vn_umask_enter(req, &mode, &u);
 	/* O_NOFOLLOW: a symlink that appeared under the name is not
 	 * followed out of the source. */
 	fd = openat(dirfd, name, real_flags(fs, flags) | O_CREAT | O_NOFOLLOW,
 		    mode & 07777);
 	err = fd < 0 ? -errno : fd;
+	vn_umask_leave(&u);
 	vn_creds_leave(&c);
 	return fd < 0 ? err : widen_for_writeback(fs, fd, flags);
 }

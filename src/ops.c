@@ -22,12 +22,21 @@ static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
 	const unsigned want[] = {
 		FUSE_CAP_FLOCK_LOCKS, FUSE_CAP_SPLICE_READ,
 		FUSE_CAP_SPLICE_WRITE, FUSE_CAP_SPLICE_MOVE,
+		/* The caller's umask arrives unapplied: SOURCE applies it,
+		 * or a default ACL instead (see vn_umask_enter). */
+		FUSE_CAP_DONT_MASK,
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (conn->capable & want[i])
 			conn->want |= want[i];
+	/* The kernel then evaluates ACLs (stored in SOURCE, which keeps
+	 * modes in sync and inherits defaults) in its permission checks. It
+	 * implies default_permissions, so only where that is on anyway. */
+	if (fs->opts->default_permissions && !fs->opts->noxattr &&
+	    (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL;
 	if (fs->opts->writeback) {
 		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
 			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
