@@ -78,6 +78,7 @@ vn_unmount() {
 }
 
 vn_teardown() {
+	cd / || true # a cwd inside the mount would keep it busy
 	if [ -n "${VN_PID:-}" ]; then
 		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
 		wait "$VN_PID" 2>/dev/null || true
