@@ -168,7 +168,8 @@ void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	err = vn_node_get_fd(fs, ino, &n, &s.fd);
 	if (err)
 		goto out;
-	s.fh = fi ? (int)fi->fh : -1;
+	/* Only a regular file's handle is an fd (a directory's is not). */
+	s.fh = fi && n->type == S_IFREG ? (int)fi->fh : -1;
 	if ((valid & FUSE_SET_ATTR_MODE) && only_kills_privs(&s)) {
 		err = set_mode(&s);
 		s.valid &= ~FUSE_SET_ATTR_MODE;

@@ -150,7 +150,10 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = fd;
 		goto out;
 	}
-	err = vn_lookup_entry(fs, NULL, dir, dirfd, name, &e);
+	/* The entry is the object just opened, whatever the name is now. */
+	err = vn_reopen(fs, fd, O_PATH);
+	if (err >= 0)
+		err = vn_entry_from_fd(fs, dir, name, err, &e);
 	n = err ? NULL : vn_node_get(fs, e.ino);
 	if (!n) {
 		err = err ?: -ESTALE;

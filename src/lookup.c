@@ -71,18 +71,26 @@ static int open_child(struct vn_fs *fs, fuse_req_t req, int dirfd,
 int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
 		    int dirfd, const char *name, struct fuse_entry_param *e)
 {
-	struct vn_entry_key key = { .mount_id = -1 };
-	struct vn_garbage g = { .nfds = 0 };
-	struct vn_node *n;
-	int fd, err;
+	int fd;
 
-	memset(e, 0, sizeof(*e));
 	/* ".." of the root would leave the source: it is the root itself. */
 	if (strcmp(name, "..") == 0 && dir->nodeid == FUSE_ROOT_ID)
 		name = ".";
 	fd = open_child(fs, req, dirfd, name);
 	if (fd < 0)
 		return fd;
+	return vn_entry_from_fd(fs, dir, name, fd, e);
+}
+
+int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		     int fd, struct fuse_entry_param *e)
+{
+	struct vn_entry_key key = { .mount_id = -1 };
+	struct vn_garbage g = { .nfds = 0 };
+	struct vn_node *n;
+	int err;
+
+	memset(e, 0, sizeof(*e));
 	if (fstat(fd, &e->attr) < 0) {
 		err = -errno;
 		goto out_close;

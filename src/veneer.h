@@ -83,6 +83,10 @@ int vn_check_name(const char *name);
  * caller just made), as the daemon. Returns 0 or -errno. */
 int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
 		    int dirfd, const char *name, struct fuse_entry_param *e);
+/* The same for an object already open as the O_PATH fd, which is consumed
+ * (cached in the node, or closed on error). */
+int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		     int fd, struct fuse_entry_param *e);
 void vn_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void vn_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void vn_op_forget_multi(fuse_req_t req, size_t count,
