@@ -170,25 +170,43 @@ out:
 		fuse_reply_entry(req, &e);
 }
 
+/* Is name in dirfd about to lose its last link? Then its inode number may
+ * come back for a new object, which must not be taken for it. File handles
+ * tell the two apart by generation; without them, the caller unhashes the
+ * node once the name is gone. */
+static bool last_link(struct vn_fs *fs, int dirfd, const char *name,
+		      struct stat *st)
+{
+	if (fs->use_handles ||
+	    fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	return S_ISDIR(st->st_mode) || st->st_nlink == 1;
+}
+
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 int flags)
 {
 	struct vn_fs *fs = vn_fs(req);
 	struct vn_node *dir = NULL;
 	struct vn_creds c;
+	struct stat st;
 	int dirfd, err;
+	bool gone;
 
 	err = vn_check_name(name);
 	if (!err)
 		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
 	if (err)
 		goto out;
+	gone = last_link(fs, dirfd, name, &st);
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		if (unlinkat(dirfd, name, flags) < 0)
 			err = -errno;
 		vn_creds_leave(&c);
 	}
+	if (!err && gone)
+		vn_table_gone(&fs->table, st.st_dev, st.st_ino);
 	vn_node_put(fs, dir);
 out:
 	fuse_reply_err(req, -err);
@@ -224,6 +242,8 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct vn_node *dir = NULL, *newdir = NULL;
 	int dirfd, newdirfd, err;
 	struct vn_creds c;
+	struct stat st;
+	bool gone;
 
 	err = vn_check_name(name);
 	if (!err)
@@ -234,12 +254,17 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = vn_node_get_fd(fs, newparent, &newdir, &newdirfd);
 	if (err)
 		goto out;
+	/* A target that is replaced loses a link. */
+	gone = !(flags & RENAME_EXCHANGE) &&
+	       last_link(fs, newdirfd, newname, &st);
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		if (renameat2(dirfd, name, newdirfd, newname, flags) < 0)
 			err = -errno;
 		vn_creds_leave(&c);
 	}
+	if (!err && gone)
+		vn_table_gone(&fs->table, st.st_dev, st.st_ino);
 	if (!err) {
 		note_moved(fs, newdir, newdirfd, newname);
 		if (flags & RENAME_EXCHANGE)

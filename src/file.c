@@ -124,12 +124,12 @@ static int create_as_caller(struct vn_fs *fs, fuse_req_t req, int dirfd,
 	vn_umask_enter(req, &mode, &u);
 	/* O_NOFOLLOW: a symlink that appeared under the name is not
 	 * followed out of the source. */
-	fd = openat(dirfd, name, real_flags(fs, flags) | O_CREAT | O_NOFOLLOW,
-		    mode & 07777);
-	err = fd < 0 ? -errno : fd;
+	fd = vn_openat(fs, dirfd, name,
+		       real_flags(fs, flags) | O_CREAT | O_NOFOLLOW,
+		       mode & 07777);
 	vn_umask_leave(&u);
 	vn_creds_leave(&c);
-	return fd < 0 ? err : widen_for_writeback(fs, fd, flags);
+	return fd < 0 ? fd : widen_for_writeback(fs, fd, flags);
 }
 
 void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -200,10 +200,12 @@ void vn_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 void vn_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* Closing a duplicate reports delayed write errors (as NFS would)
-	 * without giving up the handle. */
+	 * without giving up the handle. With no fd to spare for the
+	 * duplicate there is nothing to report: the caller's close(2) must
+	 * not fail for the daemon's lack of fds. */
 	int fd = dup((int)fi->fh), err = 0;
 
-	if (fd < 0 || close(fd) < 0)
+	if (fd >= 0 && close(fd) < 0)
 		err = errno;
 	fuse_reply_err(req, err);
 }

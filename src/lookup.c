@@ -61,11 +61,9 @@ static int open_child(struct vn_fs *fs, fuse_req_t req, int dirfd,
 		err = vn_creds_enter(true, req, &c);
 	if (err)
 		return err;
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		err = -errno;
+	fd = vn_openat(fs, dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
 	vn_creds_leave(&c);
-	return fd < 0 ? err : fd;
+	return fd;
 }
 
 int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,

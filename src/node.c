@@ -42,16 +42,29 @@ void vn_proc_path(int fd, char *buf, size_t size)
 	snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
+int vn_openat(struct vn_fs *fs, int dirfd, const char *name, int flags,
+	      mode_t mode)
+{
+	struct vn_garbage g = { .nfds = 0 };
+	int fd = openat(dirfd, name, flags, mode);
+
+	/* Out of fds: idle cached O_PATH fds can make room. */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+	    vn_table_shed(&fs->table, &g) > 0) {
+		vn_garbage_release(&g);
+		fd = openat(dirfd, name, flags, mode);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 int vn_reopen(struct vn_fs *fs, int fd, int flags)
 {
 	char name[16];
-	int nfd;
 
 	snprintf(name, sizeof(name), "%d", fd);
 	/* The magic link must be followed, and must not create. */
 	flags &= ~(O_NOFOLLOW | O_CREAT | O_EXCL);
-	nfd = openat(fs->proc_fd, name, flags | O_CLOEXEC);
-	return nfd < 0 ? -errno : nfd;
+	return vn_openat(fs, fs->proc_fd, name, flags | O_CLOEXEC, 0);
 }
 
 /* The mount table is append-only: readers scan the published entries

@@ -100,6 +100,20 @@ static void lru_evict(struct vn_table *t, struct vn_garbage *g)
 	}
 }
 
+int vn_table_shed(struct vn_table *t, struct vn_garbage *g)
+{
+	size_t keep;
+	int before = g->nfds;
+
+	pthread_mutex_lock(&t->lock);
+	keep = t->fd_max;
+	t->fd_max = 0; /* evict as many idle fds as g holds */
+	lru_evict(t, g);
+	t->fd_max = keep;
+	pthread_mutex_unlock(&t->lock);
+	return g->nfds - before;
+}
+
 static void hash_insert(struct vn_table *t, struct vn_node *n)
 {
 	size_t b = hash_key(t->nbuckets, n->dev, n->ino);
@@ -516,6 +530,17 @@ void vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
 		set_parent(t, n, parent, name, &g);
 	pthread_mutex_unlock(&t->lock);
 	vn_garbage_release(&g);
+}
+
+void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino)
+{
+	struct vn_node *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = hash_find(t, dev, ino);
+	if (n && n->nodeid != VN_ROOT_ID)
+		hash_remove(t, n);
+	pthread_mutex_unlock(&t->lock);
 }
 
 void vn_table_unhash(struct vn_table *t, struct vn_node *n)

@@ -129,6 +129,10 @@ int vn_table_fd(struct vn_table *t, struct vn_node *n);
 int vn_table_set_fd(struct vn_table *t, struct vn_node *n, int fd,
 		    struct vn_garbage *g);
 
+/* The process ran out of fds: hand up to 16 idle cached fds to g,
+ * whatever the budget. Returns how many. */
+int vn_table_shed(struct vn_table *t, struct vn_garbage *g);
+
 /* Take a use reference on n's parent (NULL for the root) and copy n's name
  * into buf (size NAME_MAX + 1). */
 struct vn_node *vn_table_get_parent(struct vn_table *t, struct vn_node *n,
@@ -143,6 +147,10 @@ int vn_table_move(struct vn_table *t, struct vn_node *n,
  * is cached, record its new place. */
 void vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
 		    struct vn_node *parent, const char *name);
+
+/* The object (dev, ino) lost its last link: unhash its node, if any, so
+ * that a new object reusing the inode number gets a node of its own. */
+void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino);
 
 /* Forget the (dev, ino) -> n mapping: the object behind n is gone, so a new
  * object reusing its inode number must get a new node. */

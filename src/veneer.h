@@ -65,6 +65,10 @@ int vn_node_fd(struct vn_fs *fs, struct vn_node *n);
  * success *np must be released with vn_node_put(). */
 int vn_node_get_fd(struct vn_fs *fs, fuse_ino_t ino, struct vn_node **np,
 		   int *fdp);
+/* openat(2) returning the fd or -errno; when the process is out of fds,
+ * idle cached fds are closed and the call is tried once more. */
+int vn_openat(struct vn_fs *fs, int dirfd, const char *name, int flags,
+	      mode_t mode);
 /* Reopen an O_PATH fd with real open flags through /proc/self/fd.
  * Returns the new fd or -errno. */
 int vn_reopen(struct vn_fs *fs, int fd, int flags);
