@@ -119,6 +119,51 @@ void vn_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	make_entry(req, parent, name, &m);
 }
 
+/* A name about to be removed (or replaced by a rename). When it holds the
+ * last link, the inode number may come back for a new object, which must
+ * not be taken for the old one. File handles tell them apart by generation;
+ * without them the node is unhashed once the name is gone, and removals
+ * and links of the inode are serialised so that of two removals of its
+ * last two links, the second sees st_nlink == 1. */
+struct vn_removal {
+	pthread_mutex_t *lock;	/* held from begin to end, or NULL */
+	struct stat st;
+	bool last;
+};
+
+static pthread_mutex_t *link_lock(struct vn_fs *fs, ino_t ino)
+{
+	return &fs->link_locks[ino % VN_LINK_LOCKS];
+}
+
+static void removal_begin(struct vn_fs *fs, int dirfd, const char *name,
+			  struct vn_removal *r)
+{
+	ino_t ino;
+
+	r->lock = NULL;
+	r->last = false;
+	if (fs->use_handles ||
+	    fstatat(dirfd, name, &r->st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	ino = r->st.st_ino;
+	r->lock = link_lock(fs, ino);
+	pthread_mutex_lock(r->lock);
+	/* Count again, now that no other change of this inode runs. */
+	if (fstatat(dirfd, name, &r->st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    r->st.st_ino != ino)
+		return; /* the name changed: nothing is known */
+	r->last = S_ISDIR(r->st.st_mode) || r->st.st_nlink == 1;
+}
+
+static void removal_end(struct vn_fs *fs, struct vn_removal *r, int err)
+{
+	if (!err && r->last)
+		vn_table_gone(&fs->table, r->st.st_dev, r->st.st_ino);
+	if (r->lock)
+		pthread_mutex_unlock(r->lock);
+}
+
 static int do_link(struct vn_fs *fs, int fd, int dirfd, const char *name,
 		   bool as_caller)
 {
@@ -154,11 +199,15 @@ void vn_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		err = vn_node_get_fd(fs, newparent, &dir, &dirfd);
 	if (err)
 		goto out;
+	if (!fs->use_handles)
+		pthread_mutex_lock(link_lock(fs, n->ino));
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		err = do_link(fs, fd, dirfd, newname, c.active);
 		vn_creds_leave(&c);
 	}
+	if (!fs->use_handles)
+		pthread_mutex_unlock(link_lock(fs, n->ino));
 	if (!err)
 		err = vn_lookup_entry(fs, NULL, dir, dirfd, newname, &e);
 out:
@@ -170,43 +219,28 @@ out:
 		fuse_reply_entry(req, &e);
 }
 
-/* Is name in dirfd about to lose its last link? Then its inode number may
- * come back for a new object, which must not be taken for it. File handles
- * tell the two apart by generation; without them, the caller unhashes the
- * node once the name is gone. */
-static bool last_link(struct vn_fs *fs, int dirfd, const char *name,
-		      struct stat *st)
-{
-	if (fs->use_handles ||
-	    fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
-		return false;
-	return S_ISDIR(st->st_mode) || st->st_nlink == 1;
-}
-
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 int flags)
 {
 	struct vn_fs *fs = vn_fs(req);
 	struct vn_node *dir = NULL;
+	struct vn_removal r;
 	struct vn_creds c;
-	struct stat st;
 	int dirfd, err;
-	bool gone;
 
 	err = vn_check_name(name);
 	if (!err)
 		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
 	if (err)
 		goto out;
-	gone = last_link(fs, dirfd, name, &st);
+	removal_begin(fs, dirfd, name, &r);
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		if (unlinkat(dirfd, name, flags) < 0)
 			err = -errno;
 		vn_creds_leave(&c);
 	}
-	if (!err && gone)
-		vn_table_gone(&fs->table, st.st_dev, st.st_ino);
+	removal_end(fs, &r, err);
 	vn_node_put(fs, dir);
 out:
 	fuse_reply_err(req, -err);
@@ -241,9 +275,8 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct vn_fs *fs = vn_fs(req);
 	struct vn_node *dir = NULL, *newdir = NULL;
 	int dirfd, newdirfd, err;
+	struct vn_removal r = { .lock = NULL, .last = false };
 	struct vn_creds c;
-	struct stat st;
-	bool gone;
 
 	err = vn_check_name(name);
 	if (!err)
@@ -255,16 +288,15 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (err)
 		goto out;
 	/* A target that is replaced loses a link. */
-	gone = !(flags & RENAME_EXCHANGE) &&
-	       last_link(fs, newdirfd, newname, &st);
+	if (!(flags & RENAME_EXCHANGE))
+		removal_begin(fs, newdirfd, newname, &r);
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		if (renameat2(dirfd, name, newdirfd, newname, flags) < 0)
 			err = -errno;
 		vn_creds_leave(&c);
 	}
-	if (!err && gone)
-		vn_table_gone(&fs->table, st.st_dev, st.st_ino);
+	removal_end(fs, &r, err);
 	if (!err) {
 		note_moved(fs, newdir, newdirfd, newname);
 		if (flags & RENAME_EXCHANGE)

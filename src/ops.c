@@ -130,12 +130,14 @@ static bool probe_handles(int root_fd, int *mount_id)
 int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts, int root_fd)
 {
 	struct stat st;
-	int mount_id, err;
+	int mount_id, err, i;
 
 	memset(fs, 0, sizeof(*fs));
 	fs->opts = opts;
 	fs->proc_fd = -1;
 	pthread_mutex_init(&fs->mount_lock, NULL);
+	for (i = 0; i < VN_LINK_LOCKS; i++)
+		pthread_mutex_init(&fs->link_locks[i], NULL);
 	if (fstat(root_fd, &st) < 0)
 		return -errno;
 	err = vn_table_init(&fs->table, fd_budget());
@@ -175,5 +177,7 @@ size_t vn_fs_destroy(struct vn_fs *fs)
 	if (fs->proc_fd >= 0)
 		close(fs->proc_fd);
 	pthread_mutex_destroy(&fs->mount_lock);
+	for (i = 0; i < VN_LINK_LOCKS; i++)
+		pthread_mutex_destroy(&fs->link_locks[i]);
 	return left;
 }

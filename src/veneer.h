@@ -13,6 +13,7 @@
 #include "options.h"
 
 #define VN_MAX_MOUNTS 64
+#define VN_LINK_LOCKS 64
 
 /* One mounted filesystem below SOURCE, for open_by_handle_at(). */
 struct vn_mount {
@@ -34,6 +35,10 @@ struct vn_fs {
 	pthread_mutex_t mount_lock; /* serialises additions to mounts[] */
 	struct vn_mount mounts[VN_MAX_MOUNTS];
 	int nmounts;
+	/* Without file handles, changes to an inode's link count through
+	 * the mount are serialised per inode (striped by number), so that a
+	 * removal knows whether it takes the last link (dir.c). */
+	pthread_mutex_t link_locks[VN_LINK_LOCKS];
 };
 
 /* An open directory: see readdir.c. */
