@@ -438,16 +438,6 @@ int vn_table_forget(struct vn_table *t, uint64_t nodeid, uint64_t count,
 	return err;
 }
 
-void vn_table_unref(struct vn_table *t, struct vn_node *n,
-		    struct vn_garbage *g)
-{
-	pthread_mutex_lock(&t->lock);
-	if (n->nlookup)
-		n->nlookup--;
-	node_maybe_free(t, n, g);
-	pthread_mutex_unlock(&t->lock);
-}
-
 void vn_table_open(struct vn_table *t, struct vn_node *n, int delta,
 		   struct vn_garbage *g)
 {
@@ -504,32 +494,20 @@ struct vn_node *vn_table_get_parent(struct vn_table *t, struct vn_node *n,
 	return p;
 }
 
-int vn_table_move(struct vn_table *t, struct vn_node *n,
-		  struct vn_node *parent, const char *name)
-{
-	struct vn_garbage g = { .nfds = 0 };
-	int err = 0;
-
-	pthread_mutex_lock(&t->lock);
-	if (n->nodeid != VN_ROOT_ID && n != parent)
-		err = set_parent(t, n, parent, name, &g);
-	pthread_mutex_unlock(&t->lock);
-	vn_garbage_release(&g);
-	return err;
-}
-
-void vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
-		    struct vn_node *parent, const char *name)
+int vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
+		   struct vn_node *parent, const char *name)
 {
 	struct vn_garbage g = { .nfds = 0 };
 	struct vn_node *n;
+	int err = 0;
 
 	pthread_mutex_lock(&t->lock);
 	n = hash_find(t, dev, ino);
 	if (n && n->nodeid != VN_ROOT_ID && n != parent)
-		set_parent(t, n, parent, name, &g);
+		err = set_parent(t, n, parent, name, &g);
 	pthread_mutex_unlock(&t->lock);
 	vn_garbage_release(&g);
+	return err;
 }
 
 void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino)
@@ -539,14 +517,6 @@ void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino)
 	pthread_mutex_lock(&t->lock);
 	n = hash_find(t, dev, ino);
 	if (n && n->nodeid != VN_ROOT_ID)
-		hash_remove(t, n);
-	pthread_mutex_unlock(&t->lock);
-}
-
-void vn_table_unhash(struct vn_table *t, struct vn_node *n)
-{
-	pthread_mutex_lock(&t->lock);
-	if (n->nodeid != VN_ROOT_ID)
 		hash_remove(t, n);
 	pthread_mutex_unlock(&t->lock);
 }

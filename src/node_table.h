@@ -110,11 +110,6 @@ struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
 int vn_table_forget(struct vn_table *t, uint64_t nodeid, uint64_t n,
 		    struct vn_garbage *g);
 
-/* Count one lookup reference less on a node the caller holds (used to undo a
- * readdirplus entry that did not fit). */
-void vn_table_unref(struct vn_table *t, struct vn_node *n,
-		    struct vn_garbage *g);
-
 /* An open file or directory handle on n starts (+1) or ends (-1). */
 void vn_table_open(struct vn_table *t, struct vn_node *n, int delta,
 		   struct vn_garbage *g);
@@ -138,23 +133,16 @@ int vn_table_shed(struct vn_table *t, struct vn_garbage *g);
 struct vn_node *vn_table_get_parent(struct vn_table *t, struct vn_node *n,
 				    char *buf, size_t size);
 
-/* Record that n is now called name in parent (after a rename).
- * Returns 0, -ENOMEM, or -ELOOP if parent is n or below it. */
-int vn_table_move(struct vn_table *t, struct vn_node *n,
-		  struct vn_node *parent, const char *name);
-
 /* A rename put the object (dev, ino) at name in parent: if a node for it
- * is cached, record its new place. */
-void vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
-		    struct vn_node *parent, const char *name);
+ * is cached, record its new place. Returns 0 (also when there is no such
+ * node, or it is the root), -ENOMEM, or -ELOOP if parent is that node or
+ * below it. */
+int vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
+		   struct vn_node *parent, const char *name);
 
 /* The object (dev, ino) lost its last link: unhash its node, if any, so
  * that a new object reusing the inode number gets a node of its own. */
 void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino);
-
-/* Forget the (dev, ino) -> n mapping: the object behind n is gone, so a new
- * object reusing its inode number must get a new node. */
-void vn_table_unhash(struct vn_table *t, struct vn_node *n);
 
 /* Close fds and free nodes collected in g. Call without the table lock. */
 void vn_garbage_release(struct vn_garbage *g);

@@ -249,10 +249,10 @@ static void test_root(void)
 	CHECK(root->parent == NULL && root->nchild == 0);
 	put(&t, n);
 	/* Nothing moves or unhashes the root. */
-	CHECK(vn_table_move(&t, root, root, "x") == 0 && !root->parent);
+	CHECK(vn_table_moved(&t, DEV, ROOT_INO, root, "x") == 0 && !root->parent);
 	vn_table_moved(&t, DEV, ROOT_INO, root, "y");
 	CHECK(root->parent == NULL && root->name == NULL);
-	vn_table_unhash(&t, root);
+	vn_table_gone(&t, DEV, ROOT_INO);
 	CHECK(root->hashed);
 	CHECK(forget(&t, 1, 1) == 0 && root->nlookup == 0);
 	CHECK(fd_is_open(fd) && lru_check(&t) == 0);
@@ -414,12 +414,13 @@ static void test_counts(void)
 	CHECK(forget(&t, id, 0) == 0 && peek(&t, id)->nlookup == 1);
 	CHECK(forget(&t, id, 1) == 1);
 
-	/* unref undoes one lookup; the use reference keeps the node. */
+	/* Forgetting the last lookup while a use reference is held keeps the
+	 * node. */
 	n = enter(&t, root, "d", 13, S_IFREG);
 	id = n->nodeid;
-	vn_table_unref(&t, n, &g);
+	vn_table_forget(&t, n->nodeid, 1, &g);
 	CHECK(release(&g) == 0 && n->nlookup == 0 && alive(&t, id));
-	vn_table_unref(&t, n, &g); /* clamps */
+	vn_table_forget(&t, n->nodeid, 1, &g); /* clamps */
 	CHECK(release(&g) == 0 && n->nlookup == 0);
 	vn_table_put(&t, n, &g);
 	CHECK(release(&g) == 1 && !alive(&t, id));
@@ -552,9 +553,9 @@ static void test_inode_reuse(void)
 	CHECK(forget(&t, nid, 3) == 1);
 	CHECK(vn_table_count(&t) == 1 && t.nhashed == 1);
 
-	/* vn_table_unhash: the object is gone, its number may come back. */
+	/* vn_table_gone: the object is gone, its number may come back. */
 	oid = lookup(&t, root, "u", 300, S_IFREG);
-	vn_table_unhash(&t, peek(&t, oid));
+	vn_table_gone(&t, DEV, 300);
 	CHECK(!peek(&t, oid)->hashed && alive(&t, oid));
 	nid = lookup(&t, root, "u", 300, S_IFREG);
 	CHECK(nid && nid != oid && alive(&t, oid));
@@ -839,12 +840,12 @@ static void test_move(void)
 	CHECK(p == d1 && strcmp(buf, "f") == 0 && d1->nuse == 1);
 	put(&t, p);
 
-	CHECK(vn_table_move(&t, f, d2, "g") == 0);
+	CHECK(vn_table_moved(&t, f->dev, f->ino, d2, "g") == 0);
 	p = vn_table_get_parent(&t, f, buf, sizeof(buf));
 	CHECK(p == d2 && strcmp(buf, "g") == 0);
 	put(&t, p);
 	CHECK(d1->nchild == 0 && d2->nchild == 1);
-	CHECK(vn_table_move(&t, f, d2, "h") == 0);
+	CHECK(vn_table_moved(&t, f->dev, f->ino, d2, "h") == 0);
 	CHECK(f->parent == d2 && strcmp(f->name, "h") == 0 && d2->nchild == 1);
 
 	/* A rename seen by (dev, ino). */
@@ -856,17 +857,17 @@ static void test_move(void)
 	count = vn_table_count(&t);
 	vn_table_moved(&t, DEV, 9999, d1, "unknown");
 	CHECK(vn_table_count(&t) == count && d1->nchild == 0);
-	CHECK(vn_table_move(&t, d1, d1, "self") == 0);
+	CHECK(vn_table_moved(&t, d1->dev, d1->ino, d1, "self") == 0);
 	CHECK(d1->parent == root && strcmp(d1->name, "d1") == 0);
 
 	/* The name is copied into the caller's buffer, truncated to fit. */
-	CHECK(vn_table_move(&t, f, root, "longer") == 0);
+	CHECK(vn_table_moved(&t, f->dev, f->ino, root, "longer") == 0);
 	p = vn_table_get_parent(&t, f, small, sizeof(small));
 	CHECK(p == root && strcmp(small, "lon") == 0);
 	put(&t, p);
 	memset(longname, 'n', NAME_MAX);
 	longname[NAME_MAX] = '\0';
-	CHECK(vn_table_move(&t, f, d1, longname) == 0);
+	CHECK(vn_table_moved(&t, f->dev, f->ino, d1, longname) == 0);
 	p = vn_table_get_parent(&t, f, buf, sizeof(buf));
 	CHECK(p == d1 && strcmp(buf, longname) == 0);
 	put(&t, p);
@@ -893,7 +894,7 @@ static void test_move_frees_old_parent(void)
 	fid = lookup(&t, peek(&t, d), "f", 41, S_IFREG);
 	CHECK(forget(&t, d, 1) == 0 && alive(&t, d));
 	f = vn_table_get(&t, fid);
-	CHECK(vn_table_move(&t, f, root, "f") == 0);
+	CHECK(vn_table_moved(&t, f->dev, f->ino, root, "f") == 0);
 	put(&t, f);
 	CHECK(!alive(&t, d) && vn_table_count(&t) == 2);
 
@@ -930,7 +931,7 @@ static void test_dotdot(void)
 	CHECK(e->parent == d && d->nchild == 1 && e->nchild == 0);
 	put(&t, n);
 	/* Nor may a move put a directory below itself. */
-	CHECK(vn_table_move(&t, d, e, "loop") == -ELOOP);
+	CHECK(vn_table_moved(&t, d->dev, d->ino, e, "loop") == -ELOOP);
 	CHECK(d->parent == root && strcmp(d->name, "d") == 0);
 	n = enter(&t, e, ".", 51, S_IFDIR);
 	CHECK(n == e && e->parent == d && strcmp(e->name, "e") == 0);
@@ -938,6 +939,64 @@ static void test_dotdot(void)
 	CHECK(forget(&t, d->nodeid, 2) == 0);
 	CHECK(forget(&t, e->nodeid, 2) == 2);
 	CHECK(vn_table_count(&t) == 1 && root->nchild == 0);
+	CHECK(vn_table_destroy(&t) == 1);
+}
+
+/* vn_table_shed: out of fds, every idle cached fd may go (up to what one
+ * garbage list holds), budget or not; fds in use, open or pinned stay. */
+static void test_fd_shed(void)
+{
+	struct vn_garbage g = { .nfds = 0 };
+	struct vn_table t;
+	struct vn_node *root = setup(&t, 1000), *busy, *opened, *n;
+	int i, busy_fd, open_fd;
+
+	for (i = 0; i < 20; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "f%d", i);
+		n = enter(&t, root, name, 600 + i, S_IFREG);
+		give_fd(&t, n);
+		put(&t, n);
+	}
+	busy = enter(&t, root, "busy", 700, S_IFREG);
+	busy_fd = give_fd(&t, busy);
+	opened = enter(&t, root, "open", 701, S_IFREG);
+	open_fd = give_fd(&t, opened);
+	open_node(&t, opened, +1);
+	put(&t, opened);
+	CHECK(t.nfds == 23 && lru_check(&t) == 20);
+	/* One call sheds what one garbage list holds. */
+	CHECK(vn_table_shed(&t, &g) == 16);
+	CHECK(release(&g) == 0 && t.nfds == 7 && lru_check(&t) == 4);
+	CHECK(vn_table_shed(&t, &g) == 4);
+	CHECK(release(&g) == 0 && t.nfds == 3 && lru_check(&t) == 0);
+	CHECK(vn_table_shed(&t, &g) == 0);
+	CHECK(busy->fd == busy_fd && opened->fd == open_fd && root->fd >= 0);
+	CHECK(t.fd_max == 1000); /* the budget is unchanged */
+	open_node(&t, opened, -1);
+	put(&t, busy);
+	CHECK(vn_table_destroy(&t) == 23);
+}
+
+/* vn_table_gone: a hashed node is unhashed by key, so the next object with
+ * that inode number gets a node of its own; unknown keys are ignored. */
+static void test_gone(void)
+{
+	struct vn_table t;
+	struct vn_node *root = setup(&t, 16);
+	uint64_t oid, nid;
+
+	oid = lookup(&t, root, "g", 800, S_IFREG);
+	vn_table_gone(&t, DEV, 800);
+	CHECK(!peek(&t, oid)->hashed && alive(&t, oid));
+	nid = lookup(&t, root, "g2", 800, S_IFREG);
+	CHECK(nid && nid != oid && peek(&t, nid)->hashed);
+	vn_table_gone(&t, DEV, 9999);
+	vn_table_gone(&t, DEV + 1, 800);
+	CHECK(peek(&t, nid)->hashed && vn_table_count(&t) == 3);
+	CHECK(forget(&t, oid, 1) == 1 && forget(&t, nid, 1) == 1);
+	CHECK(vn_table_count(&t) == 1);
 	CHECK(vn_table_destroy(&t) == 1);
 }
 
@@ -1058,6 +1117,8 @@ int main(void)
 	test_fd_pinned();
 	test_set_fd_race();
 	test_fd_garbage_full();
+	test_fd_shed();
+	test_gone();
 	test_move();
 	test_move_frees_old_parent();
 	test_dotdot();
