@@ -80,6 +80,41 @@ int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
 	return vn_entry_from_fd(fs, dir, name, fd, e);
 }
 
+uint64_t vn_birth(int fd)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BTIME,
+		  &stx) < 0 || !(stx.stx_mask & STATX_BTIME))
+		return 0;
+	return (uint64_t)stx.stx_btime.tv_sec * 1000000000u +
+	       stx.stx_btime.tv_nsec;
+}
+
+/* Without file handles, a node found by (dev, ino) may stand for a deleted
+ * object whose inode number the object just found reuses (deleted behind
+ * the daemon's back). Its cached fd then shows no links, while the object
+ * found by name has some. Such a node is unhashed and the entry made anew.
+ * Returns the node to use, with the lookup counted. */
+static struct vn_node *drop_if_stale(struct vn_fs *fs, struct vn_node *dir,
+				     const char *name, struct vn_node *n,
+				     struct vn_entry_key *key,
+				     const struct stat *found)
+{
+	struct vn_garbage g = { .nfds = 0 };
+	struct stat st;
+	int cached = vn_table_fd(&fs->table, n);
+
+	if (fs->use_handles || cached < 0 || found->st_nlink == 0 ||
+	    fstat(cached, &st) < 0 || st.st_nlink > 0)
+		return n;
+	vn_table_gone(&fs->table, key->dev, key->ino);
+	vn_table_forget(&fs->table, n->nodeid, 1, &g);
+	vn_table_put(&fs->table, n, &g);
+	vn_garbage_release(&g);
+	return vn_table_enter(&fs->table, dir, name, key);
+}
+
 int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
 		     int fd, struct fuse_entry_param *e)
 {
@@ -97,10 +132,14 @@ int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
 	key.ino = e->attr.st_ino;
 	key.type = e->attr.st_mode;
 	key.handle = get_handle(fs, fd, &key.mount_id);
+	if (!key.handle)
+		key.birth = vn_birth(fd);
 	/* A mount below the source is entered by its root directory. */
 	if (key.handle && S_ISDIR(e->attr.st_mode))
 		vn_mount_note(fs, key.mount_id, fd);
 	n = vn_table_enter(&fs->table, dir, name, &key);
+	if (n)
+		n = drop_if_stale(fs, dir, name, n, &key, &e->attr);
 	if (!n) {
 		err = -ENOMEM;
 		goto out_close;

@@ -137,7 +137,8 @@ static int reopen_by_name(struct vn_fs *fs, struct vn_node *n, int depth)
 		err = errno == ENOENT ? -ESTALE : -errno;
 		goto out_put;
 	}
-	if (fstat(fd, &st) < 0 || st.st_dev != n->dev || st.st_ino != n->ino) {
+	if (fstat(fd, &st) < 0 || st.st_dev != n->dev || st.st_ino != n->ino ||
+	    (n->birth && vn_birth(fd) != n->birth)) {
 		close(fd);
 		err = -ESTALE;
 		goto out_put;

@@ -314,6 +314,13 @@ void vn_table_put(struct vn_table *t, struct vn_node *n, struct vn_garbage *g)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Birth times, where both are known, tell two objects with one inode
+ * number apart as a handle's generation does. */
+static int same_birth(uint64_t a, uint64_t b)
+{
+	return !a || !b || a == b;
+}
+
 static int same_handle(const struct file_handle *a,
 		       const struct file_handle *b)
 {
@@ -371,6 +378,7 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 	n->type = key->type & S_IFMT;
 	n->handle = key->handle;
 	n->mount_id = key->mount_id;
+	n->birth = key->birth;
 	n->fd = -1;
 	if (slot_alloc(t, n) < 0 || set_parent(t, n, parent, name, NULL) < 0) {
 		if (n->nodeid) {
@@ -398,7 +406,8 @@ struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
 	pthread_mutex_lock(&t->lock);
 	n = hash_find(t, key->dev, key->ino);
 	if (n && (n->type != (key->type & S_IFMT) ||
-		  !same_handle(n->handle, key->handle))) {
+		  !same_handle(n->handle, key->handle) ||
+		  !same_birth(n->birth, key->birth))) {
 		hash_remove(t, n); /* a reused inode number */
 		n = NULL;
 	}

@@ -24,6 +24,9 @@ struct vn_node {
 	mode_t type;		     /* immutable: S_IFMT bits */
 	struct file_handle *handle;  /* immutable, may be NULL */
 	int mount_id;		     /* immutable, with handle */
+	uint64_t birth;		     /* immutable: birth time in ns, 0 if
+				      * unknown; tells a reused inode number
+				      * apart where there is no handle */
 
 	uint64_t nlookup;	     /* table: kernel's lookup count */
 	uint32_t nopen;		     /* table: open file/dir handles */
@@ -72,6 +75,7 @@ struct vn_entry_key {
 	mode_t type;
 	struct file_handle *handle;
 	int mount_id;
+	uint64_t birth;		/* 0 if unknown */
 };
 
 /* Initialise an empty table whose fd cache holds at most fd_max fds.
@@ -100,7 +104,8 @@ void vn_table_put(struct vn_table *t, struct vn_node *n,
 /* Find or create the node for key, found as name in parent, and add one
  * kernel lookup reference and one use reference. If a node with the same
  * (dev, ino) but a different type or file handle exists (an inode number
- * reused after a delete), that old node is unhashed and a new one created.
+ * reused after a delete), or a different known birth time, that old node
+ * is unhashed and a new one created.
  * Returns the node or NULL on ENOMEM. key->handle is consumed either way. */
 struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
 			       const char *name, struct vn_entry_key *key);

@@ -84,6 +84,10 @@ void vn_proc_path(int fd, char *buf, size_t size);
 void vn_mount_note(struct vn_fs *fs, int mount_id, int dirfd);
 
 /* lookup.c */
+/* Birth time in ns of the object open as fd, 0 if the filesystem has
+ * none: where there are no file handles, it tells a reused inode number
+ * apart from the deleted object. */
+uint64_t vn_birth(int fd);
 /* Check a name from the kernel: 0, -EINVAL or -ENAMETOOLONG. */
 int vn_check_name(const char *name);
 /* Look up name in dir (open as dirfd), fill e and count one kernel lookup

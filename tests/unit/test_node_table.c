@@ -979,6 +979,40 @@ static void test_fd_shed(void)
 	CHECK(vn_table_destroy(&t) == 23);
 }
 
+/* Without handles, a known birth time tells a reused inode number apart. */
+static void test_birth(void)
+{
+	struct vn_table t;
+	struct vn_node *root = setup(&t, 16), *a, *b;
+	struct vn_entry_key key = {
+		.dev = DEV, .ino = 900, .type = S_IFREG, .mount_id = -1,
+		.birth = 1000,
+	};
+	uint64_t aid;
+
+	a = vn_table_enter(&t, root, "a", &key);
+	aid = a->nodeid;
+	put(&t, a);
+	/* Same birth: the same object, under another name. */
+	b = vn_table_enter(&t, root, "a2", &key);
+	CHECK(b == a && b->nlookup == 2);
+	put(&t, b);
+	/* Unknown birth on either side: trust (dev, ino, type). */
+	key.birth = 0;
+	b = vn_table_enter(&t, root, "a3", &key);
+	CHECK(b == a);
+	put(&t, b);
+	/* Another birth: a new object reusing the number. */
+	key.birth = 2000;
+	b = vn_table_enter(&t, root, "new", &key);
+	CHECK(b && b != a && b->nodeid != aid && b->hashed && !a->hashed);
+	CHECK(alive(&t, aid) && b->birth == 2000);
+	put(&t, b);
+	CHECK(forget(&t, aid, 3) == 1 && forget(&t, b->nodeid, 1) == 1);
+	CHECK(vn_table_count(&t) == 1);
+	CHECK(vn_table_destroy(&t) == 1);
+}
+
 /* vn_table_gone: a hashed node is unhashed by key, so the next object with
  * that inode number gets a node of its own; unknown keys are ignored. */
 static void test_gone(void)
@@ -1119,6 +1153,7 @@ int main(void)
 	test_fd_garbage_full();
 	test_fd_shed();
 	test_gone();
+	test_birth();
 	test_move();
 	test_move_frees_old_parent();
 	test_dotdot();
