@@ -12,7 +12,6 @@ setup() {
 }
 
 teardown() {
-	cd /
 	vn_teardown
 }
 
