@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "creds.h"
+#include "idmap.h"
 #include "veneer.h"
 
 static int do_getattr(int fd, struct stat *st)
@@ -17,6 +18,40 @@ static int do_getattr(int fd, struct stat *st)
 	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
+}
+
+uid_t vn_uid_to_disk(struct vn_fs *fs, uid_t uid)
+{
+	return vn_idmap_out(fs->opts->uidmap, fs->opts->nuidmap, uid);
+}
+
+gid_t vn_gid_to_disk(struct vn_fs *fs, gid_t gid)
+{
+	return vn_idmap_out(fs->opts->gidmap, fs->opts->ngidmap, gid);
+}
+
+void vn_present(struct vn_fs *fs, struct vn_node *n, struct stat *st)
+{
+	const struct vn_opts *o = fs->opts;
+	int layers[2];
+
+	st->st_ino = n->rino;
+	if (!fs->overlay)
+		return;
+	/* The kernel's overlayfs reports one link for a merged directory:
+	 * counting its entries would mean reading every layer. */
+	if (S_ISDIR(st->st_mode) &&
+	    (o->static_nlink ||
+	     vn_table_layers(&fs->table, n, layers, 2) > 1))
+		st->st_nlink = 1;
+	st->st_uid = vn_idmap_in(o->uidmap, o->nuidmap, st->st_uid);
+	st->st_gid = vn_idmap_in(o->gidmap, o->ngidmap, st->st_gid);
+	if (o->squash_to_root)
+		st->st_uid = st->st_gid = 0;
+	if (o->squash_uid >= 0)
+		st->st_uid = (uid_t)o->squash_uid;
+	if (o->squash_gid >= 0)
+		st->st_gid = (gid_t)o->squash_gid;
 }
 
 void vn_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -30,6 +65,8 @@ void vn_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (err)
 		goto out;
 	err = do_getattr(fd, &st);
+	if (!err)
+		vn_present(fs, n, &st);
 	vn_node_put(fs, n);
 out:
 	if (err)
@@ -63,8 +100,12 @@ static int set_mode(struct vn_setattr *s)
 
 static int set_owner(struct vn_setattr *s)
 {
-	uid_t uid = (s->valid & FUSE_SET_ATTR_UID) ? s->attr->st_uid : (uid_t)-1;
-	gid_t gid = (s->valid & FUSE_SET_ATTR_GID) ? s->attr->st_gid : (gid_t)-1;
+	uid_t uid = (s->valid & FUSE_SET_ATTR_UID)
+			    ? vn_uid_to_disk(s->fs, s->attr->st_uid)
+			    : (uid_t)-1;
+	gid_t gid = (s->valid & FUSE_SET_ATTR_GID)
+			    ? vn_gid_to_disk(s->fs, s->attr->st_gid)
+			    : (gid_t)-1;
 
 	if (fchownat(s->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
@@ -165,11 +206,26 @@ void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int err;
 
-	err = vn_node_get_fd(fs, ino, &n, &s.fd);
-	if (err)
+	n = vn_node_get(fs, ino);
+	if (!n) {
+		err = -ESTALE;
 		goto out;
-	/* Only a regular file's handle is an fd (a directory's is not). */
+	}
+	/* Truncating to nothing needs no data copied first. */
+	err = vn_copy_up(fs, n, !((valid & FUSE_SET_ATTR_SIZE) &&
+				  attr->st_size == 0));
+	if (!err)
+		s.fd = err = vn_node_fd(fs, n);
+	if (err < 0)
+		goto out_put;
+	err = 0;
+	/* Only a regular file's handle is an fd (a directory's is not). In
+	 * an overlay it may still be open on the lower object, which must
+	 * not change: only a writable one (already upper) is used. */
 	s.fh = fi && n->type == S_IFREG ? (int)fi->fh : -1;
+	if (s.fh >= 0 && fs->overlay &&
+	    (fcntl(s.fh, F_GETFL) & O_ACCMODE) == O_RDONLY)
+		s.fh = -1;
 	if ((valid & FUSE_SET_ATTR_MODE) && only_kills_privs(&s)) {
 		err = set_mode(&s);
 		s.valid &= ~FUSE_SET_ATTR_MODE;
@@ -180,6 +236,9 @@ void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		err = do_setattr(&s, &st);
 		vn_creds_leave(&c);
 	}
+	if (!err)
+		vn_present(fs, n, &st);
+out_put:
 	vn_node_put(fs, n);
 out:
 	if (err)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "creds.h"
+#include "idmap.h"
 #include "log.h"
 
 #define VN_MAX_GROUPS 256
@@ -19,6 +20,8 @@ static uid_t own_uid;
 static gid_t own_gid;
 static struct __user_cap_data_struct own_caps[_LINUX_CAPABILITY_U32S_3];
 static bool have_caps;
+static bool keep_caps;
+static const struct vn_opts *maps;
 
 /* Whether this thread has its own umask (see vn_umask_enter). */
 static __thread int thread_fs_private;
@@ -33,7 +36,7 @@ static int thread_capset(const struct __user_cap_data_struct *data)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-void vn_creds_setup(void)
+void vn_creds_setup(bool keep, const struct vn_opts *o)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -45,6 +48,8 @@ void vn_creds_setup(void)
 	if (own_ngroups < 0)
 		own_ngroups = 0;
 	have_caps = syscall(SYS_capget, &hdr, own_caps) == 0;
+	keep_caps = keep && have_caps;
+	maps = o;
 }
 
 /* glibc's setgroups() changes every thread; the raw call changes one. */
@@ -77,10 +82,24 @@ int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c)
 	gid_t groups[VN_MAX_GROUPS];
 	int n;
 
+	uid_t uid = vn_idmap_out(maps->uidmap, maps->nuidmap, ctx->uid);
+	gid_t gid = vn_idmap_out(maps->gidmap, maps->ngidmap, ctx->gid);
+
 	c->active = false;
 	c->dropped = false;
-	if (!enabled || (ctx->uid == 0 && ctx->gid == 0))
+	c->kept = false;
+	if (!enabled || (uid == own_uid && gid == own_gid))
 		return 0;
+	if (keep_caps) {
+		c->active = true;
+		c->kept = true;
+		syscall(SYS_setfsgid, gid);
+		syscall(SYS_setfsuid, uid);
+		/* Changing the fsuid from 0 cleared the file capabilities. */
+		if (thread_capset(own_caps) < 0)
+			vn_err("cannot keep capabilities: errno %d", errno);
+		return 0;
+	}
 	if (ctx->uid != 0) {
 		n = fuse_req_getgroups(req, VN_MAX_GROUPS, groups);
 		if (n < 0)
@@ -91,9 +110,9 @@ int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c)
 			return -errno;
 	}
 	c->active = true;
-	syscall(SYS_setfsgid, ctx->gid);
-	syscall(SYS_setfsuid, ctx->uid);
-	if (ctx->uid != 0) {
+	syscall(SYS_setfsgid, gid);
+	syscall(SYS_setfsuid, uid);
+	if (uid != 0) {
 		drop_caps();
 		c->dropped = true;
 	}
@@ -104,6 +123,12 @@ void vn_creds_leave(struct vn_creds *c)
 {
 	if (!c->active)
 		return;
+	if (c->kept) {
+		syscall(SYS_setfsuid, own_uid);
+		syscall(SYS_setfsgid, own_gid);
+		c->active = c->kept = false;
+		return;
+	}
 	/* Capabilities first: restoring the groups needs CAP_SETGID. */
 	if (c->dropped && thread_capset(own_caps) < 0)
 		vn_err("cannot restore capabilities: errno %d", errno);

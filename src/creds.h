@@ -15,6 +15,7 @@
 struct vn_creds {
 	bool active;
 	bool dropped;	/* effective capabilities cleared */
+	bool kept;	/* only fsuid and fsgid changed (overlay mode) */
 };
 
 struct vn_umask {
@@ -22,8 +23,16 @@ struct vn_umask {
 	mode_t saved;
 };
 
-/* Remember the daemon's own supplementary groups; call once at start. */
-void vn_creds_setup(void);
+#include "options.h"
+
+/* Remember the daemon's own supplementary groups; call once at start.
+ * In overlay mode (keep_caps) a request takes only the caller's fsuid and
+ * fsgid, mapped to disk ids by o's id maps: new objects get the caller's
+ * ownership, while permission checks, already made by the kernel
+ * (default_permissions), are not made again with the daemon's own layer
+ * bookkeeping (whiteouts, the work dir) in the way, as in the kernel's
+ * overlayfs, which acts with the mounter's credentials. */
+void vn_creds_setup(bool keep_caps, const struct vn_opts *o);
 
 /* Act as the caller of req if enabled. Resolve node fds before calling
  * this: reopening by file handle needs the daemon's capabilities.

@@ -12,6 +12,7 @@
 
 #include "creds.h"
 #include "veneer.h"
+#include "whiteout.h"
 
 void vn_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
@@ -66,24 +67,64 @@ static int do_make(fuse_req_t req, int dirfd, const char *name,
 	return err < 0 ? -errno : 0;
 }
 
+struct make_arg {
+	fuse_req_t req;
+	const struct vn_make *m;
+};
+
+static int make_cb(int dirfd, const char *name, void *arg)
+{
+	struct make_arg *a = arg;
+
+	return do_make(a->req, dirfd, name, a->m);
+}
+
+int vn_check_new_name(struct vn_fs *fs, const char *name)
+{
+	int err = vn_check_name(name);
+
+	/* Such a name would read back as a whiteout. */
+	if (!err && fs->overlay && vn_wh_reserved(name))
+		err = -EINVAL;
+	return err;
+}
+
+/* The parent node of a change, with its fd in the upper layer. */
+static int get_upper_dir(struct vn_fs *fs, fuse_ino_t ino,
+			 struct vn_node **dir, int *dirfd)
+{
+	int err = vn_node_get_fd(fs, ino, dir, dirfd);
+
+	if (!err && fs->overlay) {
+		err = vn_upper_dir(fs, *dir, dirfd);
+		if (err) {
+			vn_node_put(fs, *dir);
+			*dir = NULL;
+		}
+	}
+	return err;
+}
+
 /* Create name in parent as the caller, then look it up for the reply. */
 static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       const struct vn_make *m)
 {
 	struct vn_fs *fs = vn_fs(req);
+	struct make_arg a = { .req = req, .m = m };
 	struct fuse_entry_param e;
 	struct vn_node *dir = NULL;
 	struct vn_creds c;
 	int dirfd, err;
 
-	err = vn_check_name(name);
+	err = vn_check_new_name(fs, name);
 	if (!err)
-		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
+		err = get_upper_dir(fs, parent, &dir, &dirfd);
 	if (err)
 		goto out;
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
-		err = do_make(req, dirfd, name, m);
+		err = vn_upper_create(fs, dirfd, name, S_ISDIR(m->mode),
+				      make_cb, &a);
 		vn_creds_leave(&c);
 	}
 	if (!err)
@@ -134,6 +175,12 @@ struct vn_guard {
 	bool found[2];
 	bool last;			/* the target loses its last link */
 };
+
+/* Only a passthrough mount without file handles needs the guard. */
+static bool guard_links(struct vn_fs *fs)
+{
+	return !fs->use_handles && !fs->overlay;
+}
 
 static pthread_mutex_t *link_lock(struct vn_fs *fs, ino_t ino)
 {
@@ -188,7 +235,7 @@ static void guard_begin(struct vn_fs *fs, int dirfd, const char *name,
 	int tries, i;
 
 	memset(g, 0, sizeof(*g));
-	if (fs->use_handles)
+	if (!guard_links(fs))
 		return;
 	guard_stat(dirfd, name, &g->st[0], &g->found[0]);
 	guard_stat(newdirfd, newname, &g->st[1], &g->found[1]);
@@ -245,6 +292,19 @@ static int do_link(struct vn_fs *fs, int fd, int dirfd, const char *name,
 	return 0;
 }
 
+struct link_arg {
+	struct vn_fs *fs;
+	int fd;
+	bool as_caller;
+};
+
+static int link_cb(int dirfd, const char *name, void *arg)
+{
+	struct link_arg *a = arg;
+
+	return do_link(a->fs, a->fd, dirfd, name, a->as_caller);
+}
+
 void vn_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		const char *newname)
 {
@@ -254,21 +314,30 @@ void vn_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct vn_creds c;
 	int fd, dirfd, err;
 
-	err = vn_check_name(newname);
+	err = vn_check_new_name(fs, newname);
 	if (!err)
 		err = vn_node_get_fd(fs, ino, &n, &fd);
 	if (!err)
-		err = vn_node_get_fd(fs, newparent, &dir, &dirfd);
+		err = get_upper_dir(fs, newparent, &dir, &dirfd);
+	/* A hard link is made in the upper layer, to the copied-up file. */
+	if (!err && fs->overlay) {
+		err = vn_copy_up(fs, n, true);
+		fd = err ? err : vn_node_fd(fs, n);
+		err = fd < 0 ? fd : 0;
+	}
 	if (err)
 		goto out;
-	if (!fs->use_handles)
+	if (guard_links(fs))
 		pthread_mutex_lock(link_lock(fs, n->ino));
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
-		err = do_link(fs, fd, dirfd, newname, c.active);
+		struct link_arg a = { .fs = fs, .fd = fd,
+				      .as_caller = c.active && !c.kept };
+
+		err = vn_upper_create(fs, dirfd, newname, false, link_cb, &a);
 		vn_creds_leave(&c);
 	}
-	if (!fs->use_handles)
+	if (guard_links(fs))
 		pthread_mutex_unlock(link_lock(fs, n->ino));
 	if (!err)
 		err = vn_lookup_entry(fs, NULL, dir, dirfd, newname, &e);
@@ -279,6 +348,27 @@ out:
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_entry(req, &e);
+}
+
+/* UNLINK or RMDIR in an overlay, done as the daemon: the kernel has
+ * checked the caller's permissions already. */
+static int remove_merged(struct vn_fs *fs, struct vn_node *dir, int dirfd,
+			 const char *name, int flags)
+{
+	bool is_dir = flags & AT_REMOVEDIR;
+	struct vn_node *n;
+	int err = vn_child_get(fs, dir, dirfd, name, &n);
+
+	if (err)
+		return err;
+	if (is_dir && n->type != S_IFDIR)
+		err = -ENOTDIR;
+	else if (!is_dir && n->type == S_IFDIR)
+		err = -EISDIR;
+	else
+		err = vn_upper_remove(fs, dir, dirfd, name, n, is_dir);
+	vn_node_put(fs, n);
+	return err;
 }
 
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -292,9 +382,14 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	err = vn_check_name(name);
 	if (!err)
-		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
+		err = get_upper_dir(fs, parent, &dir, &dirfd);
 	if (err)
 		goto out;
+	if (fs->overlay) {
+		err = remove_merged(fs, dir, dirfd, name, flags);
+		vn_node_put(fs, dir);
+		goto out;
+	}
 	guard_begin(fs, -1, NULL, dirfd, name, true, &g);
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
@@ -342,13 +437,22 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	err = vn_check_name(name);
 	if (!err)
-		err = vn_check_name(newname);
+		err = vn_check_new_name(fs, newname);
 	if (!err)
-		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
+		err = get_upper_dir(fs, parent, &dir, &dirfd);
 	if (!err)
-		err = vn_node_get_fd(fs, newparent, &newdir, &newdirfd);
+		err = get_upper_dir(fs, newparent, &newdir, &newdirfd);
 	if (err)
 		goto out;
+	if (fs->overlay) {
+		err = vn_upper_rename(fs, dir, dirfd, name, newdir, newdirfd,
+				      newname, flags);
+		if (!err)
+			note_moved(fs, newdir, newdirfd, newname);
+		if (!err && (flags & RENAME_EXCHANGE))
+			note_moved(fs, dir, dirfd, name);
+		goto out;
+	}
 	/* A target that is replaced loses a link; the source moves. */
 	guard_begin(fs, dirfd, name, newdirfd, newname,
 		    !(flags & RENAME_EXCHANGE), &g);

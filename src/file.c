@@ -8,10 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "creds.h"
 #include "veneer.h"
+
+/* Set in fi->fh above the fd: opened on a lower layer's file. */
+#define VN_FH_LOWER (1ULL << 32)
 
 /* Flags for the real open. */
 static int real_flags(struct vn_fs *fs, int flags)
@@ -95,9 +99,20 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct vn_node *n;
 	int fd, nfd, err;
 
-	err = vn_node_get_fd(fs, ino, &n, &fd);
-	if (err) {
-		fuse_reply_err(req, -err);
+	n = vn_node_get(fs, ino);
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	/* Opening a lower file for writing copies it up first (without its
+	 * data if it is truncated anyway). */
+	err = 0;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		err = vn_copy_up(fs, n, !(fi->flags & O_TRUNC));
+	fd = err ? err : vn_node_fd(fs, n);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		vn_node_put(fs, n);
 		return;
 	}
 	nfd = open_as_caller(fs, req, fd, fi->flags);
@@ -105,15 +120,34 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -nfd);
 	} else {
 		fi->fh = (uint64_t)nfd;
+		if (fs->overlay && !vn_node_is_upper(fs, n))
+			fi->fh |= VN_FH_LOWER;
 		set_cache_flags(fs, fi);
 		reply_opened(req, fs, n, fi, NULL);
 	}
 	vn_node_put(fs, n);
 }
 
+struct create_arg {
+	struct vn_fs *fs;
+	mode_t mode;
+	int flags;
+};
+
+static int create_cb(int dirfd, const char *name, void *arg)
+{
+	struct create_arg *a = arg;
+
+	/* O_NOFOLLOW: a symlink that appeared under the name is not
+	 * followed out of the source. */
+	return vn_openat(a->fs, dirfd, name, a->flags | O_CREAT | O_NOFOLLOW,
+			 a->mode & 07777);
+}
+
 static int create_as_caller(struct vn_fs *fs, fuse_req_t req, int dirfd,
 			    const char *name, mode_t mode, int flags)
 {
+	struct create_arg a = { .fs = fs, .flags = real_flags(fs, flags) };
 	struct vn_umask u = { .set = false };
 	struct vn_creds c;
 	int fd, err;
@@ -122,11 +156,8 @@ static int create_as_caller(struct vn_fs *fs, fuse_req_t req, int dirfd,
 	if (err)
 		return err;
 	vn_umask_enter(req, &mode, &u);
-	/* O_NOFOLLOW: a symlink that appeared under the name is not
-	 * followed out of the source. */
-	fd = vn_openat(fs, dirfd, name,
-		       real_flags(fs, flags) | O_CREAT | O_NOFOLLOW,
-		       mode & 07777);
+	a.mode = mode;
+	fd = vn_upper_create(fs, dirfd, name, false, create_cb, &a);
 	vn_umask_leave(&u);
 	vn_creds_leave(&c);
 	return fd < 0 ? fd : widen_for_writeback(fs, fd, flags);
@@ -140,9 +171,11 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	int dirfd, fd, err;
 
-	err = vn_check_name(name);
+	err = vn_check_new_name(fs, name);
 	if (!err)
 		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
+	if (!err && fs->overlay)
+		err = vn_upper_dir(fs, dir, &dirfd);
 	if (err)
 		goto out;
 	fd = create_as_caller(fs, req, dirfd, name, mode, fi->flags);
@@ -170,10 +203,38 @@ out:
 		fuse_reply_err(req, -err);
 }
 
+/* A handle opened for reading on a lower file whose node has since been
+ * copied up reads the upper copy from then on, as in the kernel's
+ * overlayfs: its fd is replaced in place (dup3 is atomic, and the handle
+ * keeps its number). */
+static void follow_copy_up(fuse_req_t req, fuse_ino_t ino, int fd)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_node *n = vn_node_get(fs, ino);
+	struct stat now, want;
+	int pfd, nfd;
+
+	if (!n)
+		return;
+	if (vn_node_is_upper(fs, n) && (pfd = vn_node_fd(fs, n)) >= 0 &&
+	    fstat(fd, &now) == 0 && fstat(pfd, &want) == 0 &&
+	    (now.st_dev != want.st_dev || now.st_ino != want.st_ino)) {
+		nfd = vn_reopen(fs, pfd, O_RDONLY);
+		if (nfd >= 0) {
+			dup3(nfd, fd, O_CLOEXEC);
+			close(nfd);
+		}
+	}
+	vn_node_put(fs, n);
+}
+
 void vn_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi)
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	if (fi->fh & VN_FH_LOWER)
+		follow_copy_up(req, ino, (int)fi->fh);
 
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = (int)fi->fh;
@@ -229,7 +290,13 @@ void vn_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		 struct fuse_file_info *fi)
 {
 	int fd = (int)fi->fh;
-	int err = datasync ? fdatasync(fd) : fsync(fd);
+	int err;
+
+	if (vn_fs(req)->nosync) {
+		fuse_reply_err(req, 0); /* volatile: the caller asked for it */
+		return;
+	}
+	err = datasync ? fdatasync(fd) : fsync(fd);
 
 	fuse_reply_err(req, err < 0 ? errno : 0);
 }

@@ -12,6 +12,7 @@
 #include "creds.h"
 #include "log.h"
 #include "veneer.h"
+#include "whiteout.h"
 
 int vn_check_name(const char *name)
 {
@@ -24,7 +25,7 @@ int vn_check_name(const char *name)
 
 /* The file handle of the object open as fd, or NULL where the filesystem
  * has none (the node then reopens by name). */
-static struct file_handle *get_handle(struct vn_fs *fs, int fd, int *mount_id)
+struct file_handle *vn_get_handle(struct vn_fs *fs, int fd, int *mount_id)
 {
 	struct file_handle *fh;
 
@@ -66,14 +67,153 @@ static int open_child(struct vn_fs *fs, fuse_req_t req, int dirfd,
 	return fd;
 }
 
+void vn_found_free(struct vn_found *f)
+{
+	int i;
+
+	if (f->fd >= 0)
+		close(f->fd);
+	for (i = 0; i < f->nlower; i++)
+		free(f->lower[i].handle);
+	free(f->lower);
+	f->fd = -1;
+	f->lower = NULL;
+	f->nlower = 0;
+}
+
+/* Record the directory open as fd on layer beneath the one found. */
+static int add_lower(struct vn_fs *fs, struct vn_found *f, int layer, int fd,
+		     const struct stat *st)
+{
+	struct vn_real *r;
+
+	if (!f->lower) {
+		f->lower = calloc((size_t)fs->nlayers, sizeof(*f->lower));
+		if (!f->lower)
+			return -ENOMEM;
+	}
+	r = &f->lower[f->nlower++];
+	r->layer = layer;
+	r->dev = st->st_dev;
+	r->ino = st->st_ino;
+	r->mount_id = -1;
+	r->handle = vn_get_handle(fs, fd, &r->mount_id);
+	if (r->handle)
+		vn_mount_note(fs, r->mount_id, fd);
+	return 0;
+}
+
+/* One layer of the walk: look name up in dfd. Returns 1 to go on to the
+ * next layer, 0 to stop, or -errno. */
+static int walk_layer(struct vn_fs *fs, fuse_req_t req, int layer, int dfd,
+		      bool last, const char *name, struct vn_found *f)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = open_child(fs, req, dfd, name);
+	if (fd == -ENOENT || fd == -ENOTDIR) {
+		/* Absent here; a ".wh." file may still hide lower layers. */
+		return fs->overlay && vn_wh_find(dfd, name) == VN_WH_FILE ? 0
+									   : 1;
+	}
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (fs->overlay && vn_wh_is_dev(&st)) {
+		close(fd);
+		return 0;
+	}
+	if (f->fd < 0) {
+		f->fd = fd;
+		f->st = st;
+		f->layer = layer;
+		/* A non-directory, or an opaque one, hides what is below. */
+		return S_ISDIR(st.st_mode) && !last && !vn_wh_opaque(fs, fd);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		close(fd); /* a non-directory below a directory ends it */
+		return 0;
+	}
+	err = add_lower(fs, f, layer, fd, &st);
+	if (!err)
+		err = !last && !vn_wh_opaque(fs, fd);
+	close(fd);
+	return err;
+}
+
+static int walk(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
+		const char *name, int start, struct vn_found *f)
+{
+	int *layers, nl, i, err = 0;
+
+	f->fd = -1;
+	f->lower = NULL;
+	f->nlower = 0;
+	if (fs->overlay && vn_wh_reserved(name))
+		return -ENOENT; /* the whiteout format's own names */
+	layers = malloc((size_t)fs->nlayers * sizeof(*layers));
+	if (!layers)
+		return -ENOMEM;
+	nl = vn_table_layers(&fs->table, dir, layers, fs->nlayers);
+	for (i = start; i < nl; i++) {
+		bool owned;
+		int dfd = vn_node_layer_fd(fs, dir, layers[i], &owned);
+
+		if (dfd < 0) {
+			err = dfd;
+			break;
+		}
+		err = walk_layer(fs, req, layers[i], dfd, i == nl - 1, name, f);
+		if (owned)
+			close(dfd);
+		if (err <= 0)
+			break;
+		err = 0;
+	}
+	free(layers);
+	if (err < 0) {
+		vn_found_free(f);
+		return err;
+	}
+	return f->fd < 0 ? -ENOENT : 0;
+}
+
+int vn_walk(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
+	    const char *name, struct vn_found *f)
+{
+	return walk(fs, req, dir, name, 0, f);
+}
+
+int vn_walk_from(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		 int start, struct vn_found *f)
+{
+	return walk(fs, NULL, dir, name, start, f);
+}
+
 int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
 		    int dirfd, const char *name, struct fuse_entry_param *e)
 {
-	int fd;
+	struct vn_found f;
+	int fd, err;
 
 	/* ".." of the root would leave the source: it is the root itself. */
 	if (strcmp(name, "..") == 0 && dir->nodeid == FUSE_ROOT_ID)
 		name = ".";
+	if (fs->nlayers > 1 || fs->overlay) {
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			return -EINVAL; /* the kernel resolves these itself */
+		err = vn_walk(fs, req, dir, name, &f);
+		if (err)
+			return err;
+		err = vn_entry_from_found(fs, dir, name, &f, e);
+		vn_found_free(&f);
+		return err;
+	}
 	fd = open_child(fs, req, dirfd, name);
 	if (fd < 0)
 		return fd;
@@ -105,7 +245,8 @@ static struct vn_node *drop_if_stale(struct vn_fs *fs, struct vn_node *dir,
 	struct stat st;
 	int cached = vn_table_fd(&fs->table, n);
 
-	if (fs->use_handles || cached < 0 || found->st_nlink == 0 ||
+	if (fs->use_handles || fs->overlay || cached < 0 ||
+	    found->st_nlink == 0 ||
 	    fstat(cached, &st) < 0 || st.st_nlink > 0)
 		return n;
 	vn_table_gone(&fs->table, key->dev, key->ino);
@@ -115,25 +256,43 @@ static struct vn_node *drop_if_stale(struct vn_fs *fs, struct vn_node *dir,
 	return vn_table_enter(&fs->table, dir, name, key);
 }
 
-int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
-		     int fd, struct fuse_entry_param *e)
+/* The inode number to present for a new node whose top object is open as
+ * fd on layer: a copied-up object keeps the one it had below. */
+static uint64_t present_ino(struct vn_fs *fs, int layer, int fd,
+			    const struct stat *st)
+{
+	uint64_t ino;
+
+	if (fs->overlay && vn_layer_is_upper(fs, layer) &&
+	    vn_origin_get(fs, fd, &ino) == 0)
+		return ino;
+	return vn_layer_ino(fs, layer, st->st_ino);
+}
+
+int vn_entry_from_found(struct vn_fs *fs, struct vn_node *dir,
+			const char *name, struct vn_found *f,
+			struct fuse_entry_param *e)
 {
 	struct vn_entry_key key = { .mount_id = -1 };
 	struct vn_garbage g = { .nfds = 0 };
 	struct vn_node *n;
-	int err;
+	int fd = f->fd;
 
 	memset(e, 0, sizeof(*e));
-	if (fstat(fd, &e->attr) < 0) {
-		err = -errno;
-		goto out_close;
-	}
-	key.dev = e->attr.st_dev;
-	key.ino = e->attr.st_ino;
-	key.type = e->attr.st_mode;
-	key.handle = get_handle(fs, fd, &key.mount_id);
+	e->attr = f->st;
+	key.dev = f->st.st_dev;
+	key.ino = f->st.st_ino;
+	key.type = f->st.st_mode;
+	key.layer = f->layer;
+	key.handle = vn_get_handle(fs, fd, &key.mount_id);
 	if (!key.handle)
 		key.birth = vn_birth(fd);
+	key.rino = present_ino(fs, f->layer, fd, &f->st);
+	key.lower = f->lower;
+	key.nlower = f->nlower;
+	f->lower = NULL;
+	f->nlower = 0;
+	f->fd = -1;
 	/* A mount below the source is entered by its root directory. */
 	if (key.handle && S_ISDIR(e->attr.st_mode))
 		vn_mount_note(fs, key.mount_id, fd);
@@ -141,19 +300,31 @@ int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
 	if (n)
 		n = drop_if_stale(fs, dir, name, n, &key, &e->attr);
 	if (!n) {
-		err = -ENOMEM;
-		goto out_close;
+		close(fd);
+		return -ENOMEM;
 	}
 	/* The fd is likely needed next (open, getattr): cache it. */
 	vn_table_set_fd(&fs->table, n, fd, &g);
 	vn_garbage_release(&g);
 	e->ino = n->nodeid;
+	vn_present(fs, n, &e->attr);
 	fill_timeouts(fs, e);
 	vn_node_put(fs, n);
 	return 0;
-out_close:
-	close(fd);
-	return err;
+}
+
+int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		     int fd, struct fuse_entry_param *e)
+{
+	struct vn_found f = { .fd = fd };
+
+	if (fstat(fd, &f.st) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return vn_entry_from_found(fs, dir, name, &f, e);
 }
 
 void vn_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -41,6 +41,9 @@ static int add_mount_opts(struct fuse_args *args, const struct vn_opts *o)
 	if (o->default_permissions &&
 	    fuse_opt_add_opt(&opt, "default_permissions") < 0)
 		goto out;
+	/* An overlay without an upper layer takes no change at all. */
+	if (o->overlay && !o->upperdir && fuse_opt_add_opt(&opt, "ro") < 0)
+		goto out;
 	/* Inserted first, so that the user's own fsname= wins. */
 	if (fuse_opt_insert_arg(args, 1, "-o") < 0 ||
 	    fuse_opt_insert_arg(args, 2, opt) < 0)
@@ -116,7 +119,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct vn_opts o;
 	struct vn_fs fs;
-	int ret = 1, root_fd, err;
+	int ret = 1, err;
 	size_t left;
 
 	if (vn_opts_parse(&args, &o) < 0 && !o.show_help && !o.show_version)
@@ -136,15 +139,11 @@ int main(int argc, char *argv[])
 	vn_log_set_debug(o.debug);
 	raise_nofile();
 	umask(0); /* the kernel already applied the caller's umask */
-	vn_creds_setup();
-	root_fd = open(o.source, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0) {
-		vn_err("source '%s': %s", o.source, strerror(errno));
-		goto out;
-	}
-	err = vn_fs_init(&fs, &o, root_fd);
+	vn_creds_setup(o.overlay, &o);
+	err = vn_fs_init(&fs, &o);
 	if (err) {
-		vn_err("cannot set up: %s", strerror(-err));
+		if (err != -EBUSY && err != -ENOENT)
+			vn_err("cannot set up: %s", strerror(-err));
 		vn_fs_destroy(&fs);
 		goto out;
 	}

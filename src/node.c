@@ -103,42 +103,50 @@ void vn_mount_note(struct vn_fs *fs, int mount_id, int fd)
 		close(dup_fd);
 }
 
-static int reopen_by_handle(struct vn_fs *fs, struct vn_node *n)
+static int open_handle(struct vn_fs *fs, const struct vn_real *r, int flags)
 {
-	int mfd = mount_fd(fs, n->mount_id), fd;
+	int mfd = mount_fd(fs, r->mount_id), fd;
 
 	if (mfd < 0)
 		return -ENOTSUP; /* no anchor on that mount: go by name */
-	fd = open_by_handle_at(mfd, n->handle, O_PATH | O_CLOEXEC);
+	fd = open_by_handle_at(mfd, r->handle, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
 static int node_fd_depth(struct vn_fs *fs, struct vn_node *n, int depth);
 
-/* Reopen n as name in its parent, and make sure it is still the same
- * object: a name may have been replaced behind our back. */
-static int reopen_by_name(struct vn_fs *fs, struct vn_node *n, int depth)
+static int layer_fd_depth(struct vn_fs *fs, struct vn_node *n, int layer,
+			  bool *owned, int depth);
+
+/* Reopen n's real object on layer as its name in its parent's directory
+ * on that layer, and make sure it is still the same object: a name may
+ * have been replaced behind our back. */
+static int reopen_by_name(struct vn_fs *fs, struct vn_node *n,
+			  const struct vn_real *r, int depth)
 {
 	char name[NAME_MAX + 1];
 	struct vn_node *p;
 	struct stat st;
+	bool owned;
 	int pfd, fd, err;
 
 	p = vn_table_get_parent(&fs->table, n, name, sizeof(name));
 	if (!p)
 		return -ESTALE;
-	pfd = node_fd_depth(fs, p, depth + 1);
+	pfd = layer_fd_depth(fs, p, r->layer, &owned, depth + 1);
 	if (pfd < 0) {
-		err = pfd;
+		err = pfd == -ENOENT ? -ESTALE : pfd;
 		goto out_put;
 	}
 	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (owned)
+		close(pfd);
 	if (fd < 0) {
 		err = errno == ENOENT ? -ESTALE : -errno;
 		goto out_put;
 	}
-	if (fstat(fd, &st) < 0 || st.st_dev != n->dev || st.st_ino != n->ino ||
-	    (n->birth && vn_birth(fd) != n->birth)) {
+	if (fstat(fd, &st) < 0 || st.st_dev != r->dev || st.st_ino != r->ino ||
+	    (fs->nlayers == 1 && n->birth && vn_birth(fd) != n->birth)) {
 		close(fd);
 		err = -ESTALE;
 		goto out_put;
@@ -149,27 +157,64 @@ out_put:
 	return err;
 }
 
+/* Open n's real object r by handle, else by name. */
+static int reopen_real(struct vn_fs *fs, struct vn_node *n,
+		       const struct vn_real *r, int depth)
+{
+	int fd = -ENOTSUP;
+
+	if (depth > VN_MAX_DEPTH)
+		return -ELOOP;
+	if (r->handle)
+		fd = open_handle(fs, r, O_PATH);
+	/* ESTALE from a handle means the object is gone: its name, if still
+	 * there, is another object. Other errors (no capability) fall back. */
+	if (fd < 0 && fd != -ESTALE)
+		fd = reopen_by_name(fs, n, r, depth);
+	return fd;
+}
+
 static int node_fd_depth(struct vn_fs *fs, struct vn_node *n, int depth)
 {
 	struct vn_garbage g = { .nfds = 0 };
 	int fd = vn_table_fd(&fs->table, n);
+	struct vn_real r;
 
 	if (fd >= 0)
 		return fd;
-	if (depth > VN_MAX_DEPTH)
-		return -ELOOP;
-	fd = -ENOTSUP;
-	if (n->handle)
-		fd = reopen_by_handle(fs, n);
-	/* ESTALE from a handle means the object is gone: its name, if still
-	 * there, is another object. Other errors (no capability) fall back. */
-	if (fd < 0 && fd != -ESTALE)
-		fd = reopen_by_name(fs, n, depth);
+	vn_table_real(&fs->table, n, -1, &r);
+	fd = reopen_real(fs, n, &r, depth);
 	if (fd < 0)
 		return fd;
 	fd = vn_table_set_fd(&fs->table, n, fd, &g);
 	vn_garbage_release(&g);
 	return fd;
+}
+
+/* The root's directories are the layer roots themselves. */
+#define VN_ROOT_ID 1
+
+static int layer_fd_depth(struct vn_fs *fs, struct vn_node *n, int layer,
+			  bool *owned, int depth)
+{
+	struct vn_real top, r;
+
+	*owned = false;
+	vn_table_real(&fs->table, n, -1, &top);
+	if (top.layer == layer)
+		return node_fd_depth(fs, n, depth);
+	if (vn_table_real(&fs->table, n, layer, &r) < 0)
+		return -ENOENT;
+	if (n->nodeid == VN_ROOT_ID)
+		return fs->layers[layer].fd;
+	*owned = true;
+	return reopen_real(fs, n, &r, depth);
+}
+
+int vn_node_layer_fd(struct vn_fs *fs, struct vn_node *n, int layer,
+		     bool *owned)
+{
+	return layer_fd_depth(fs, n, layer, owned, 0);
 }
 
 int vn_node_fd(struct vn_fs *fs, struct vn_node *n)
@@ -194,4 +239,15 @@ int vn_node_get_fd(struct vn_fs *fs, fuse_ino_t ino, struct vn_node **np,
 	*np = n;
 	*fdp = fd;
 	return 0;
+}
+
+uint64_t vn_parent_ino(struct vn_fs *fs, struct vn_node *n)
+{
+	char name[NAME_MAX + 1];
+	struct vn_node *p = vn_table_get_parent(&fs->table, n, name,
+						sizeof(name));
+	uint64_t ino = p ? p->rino : n->rino;
+
+	vn_node_put(fs, p);
+	return ino;
 }

@@ -52,6 +52,24 @@ int vn_table_init(struct vn_table *t, size_t fd_max)
 	return 0;
 }
 
+static void free_lower(struct vn_real *lower, int nlower)
+{
+	int i;
+
+	for (i = 0; i < nlower; i++)
+		free(lower[i].handle);
+	free(lower);
+}
+
+/* Free a node that is no longer in the table. */
+static void node_release(struct vn_node *n)
+{
+	free_lower(n->lower, n->nlower);
+	free(n->handle);
+	free(n->name);
+	free(n);
+}
+
 static void garbage_fd(struct vn_garbage *g, int fd)
 {
 	if (g->nfds < (int)(sizeof(g->fds) / sizeof(g->fds[0])))
@@ -259,8 +277,8 @@ static void node_idle_check(struct vn_table *t, struct vn_node *n)
 		lru_push(t, n);
 }
 
-struct vn_node *vn_table_set_root(struct vn_table *t, dev_t dev, ino_t ino,
-				  int fd)
+struct vn_node *vn_table_set_root(struct vn_table *t,
+				  struct vn_entry_key *key, int fd)
 {
 	struct vn_node *n = calloc(1, sizeof(*n));
 
@@ -274,8 +292,13 @@ struct vn_node *vn_table_set_root(struct vn_table *t, dev_t dev, ino_t ino,
 	}
 	t->slots[VN_ROOT_ID] = n;
 	n->nodeid = VN_ROOT_ID;
-	n->dev = dev;
-	n->ino = ino;
+	n->dev = key->dev;
+	n->ino = key->ino;
+	n->rino = key->rino;
+	n->lower = key->lower;
+	n->nlower = key->nlower;
+	key->lower = NULL;
+	key->nlower = 0;
 	n->type = S_IFDIR;
 	n->fd = fd;
 	n->pinned = 1;
@@ -379,6 +402,8 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 	n->handle = key->handle;
 	n->mount_id = key->mount_id;
 	n->birth = key->birth;
+	n->layer = key->layer;
+	n->rino = key->rino;
 	n->fd = -1;
 	if (slot_alloc(t, n) < 0 || set_parent(t, n, parent, name, NULL) < 0) {
 		if (n->nodeid) {
@@ -391,6 +416,10 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 		return NULL;
 	}
 	key->handle = NULL;
+	n->lower = key->lower;
+	n->nlower = key->nlower;
+	key->lower = NULL;
+	key->nlower = 0;
 	hash_grow(t);
 	hash_insert(t, n);
 	t->nnodes++;
@@ -426,7 +455,94 @@ struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
 	vn_garbage_release(&g);
 	free(key->handle);
 	key->handle = NULL;
+	free_lower(key->lower, key->nlower);
+	key->lower = NULL;
+	key->nlower = 0;
 	return n;
+}
+
+int vn_table_real(struct vn_table *t, struct vn_node *n, int layer,
+		  struct vn_real *r)
+{
+	int i, err = -ENOENT;
+
+	pthread_mutex_lock(&t->lock);
+	if (layer < 0 || layer == n->layer) {
+		r->layer = n->layer;
+		r->dev = n->dev;
+		r->ino = n->ino;
+		r->handle = n->handle;
+		r->mount_id = n->mount_id;
+		err = 0;
+	} else {
+		for (i = 0; i < n->nlower && n->type == S_IFDIR; i++)
+			if (n->lower[i].layer == layer) {
+				*r = n->lower[i];
+				err = 0;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+int vn_table_layers(struct vn_table *t, struct vn_node *n, int *layers,
+		    int max)
+{
+	int i, count = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (max > 0)
+		layers[count++] = n->layer;
+	for (i = 0; i < n->nlower && n->type == S_IFDIR && count < max; i++)
+		layers[count++] = n->lower[i].layer;
+	pthread_mutex_unlock(&t->lock);
+	return count;
+}
+
+int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
+		       struct vn_entry_key *key, int fd,
+		       struct vn_garbage *g)
+{
+	struct vn_real *lower = malloc((size_t)(n->nlower + 1) *
+				       sizeof(*lower));
+
+	if (!lower) {
+		close(fd);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&t->lock);
+	/* The old top object goes beneath; its handle moves with it, so a
+	 * reader's copy of it stays valid. */
+	lower[0] = (struct vn_real){ .layer = n->layer, .dev = n->dev,
+				     .ino = n->ino, .handle = n->handle,
+				     .mount_id = n->mount_id };
+	if (n->nlower)
+		memcpy(lower + 1, n->lower, (size_t)n->nlower * sizeof(*lower));
+	free(n->lower);
+	n->lower = lower;
+	n->nlower++;
+	if (n->hashed)
+		hash_remove(t, n);
+	n->dev = key->dev;
+	n->ino = key->ino;
+	n->layer = key->layer;
+	n->handle = key->handle;
+	n->mount_id = key->mount_id;
+	n->birth = key->birth;
+	key->handle = NULL;
+	hash_insert(t, n);
+	if (n->fd >= 0) {
+		garbage_fd(g, n->fd);
+		t->nfds--;
+		n->fd = -1;
+	}
+	n->fd = fd;
+	t->nfds++;
+	node_idle_check(t, n);
+	lru_evict(t, g);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
 }
 
 int vn_table_forget(struct vn_table *t, uint64_t nodeid, uint64_t count,
@@ -540,9 +656,7 @@ void vn_garbage_release(struct vn_garbage *g)
 	g->nfds = 0;
 	for (n = g->dead; n; n = next) {
 		next = n->hnext;
-		free(n->handle);
-		free(n->name);
-		free(n);
+		node_release(n);
 	}
 	g->dead = NULL;
 }
@@ -569,9 +683,7 @@ size_t vn_table_destroy(struct vn_table *t)
 			continue;
 		if (n->fd >= 0)
 			close(n->fd);
-		free(n->handle);
-		free(n->name);
-		free(n);
+		node_release(n);
 	}
 	free(t->slots);
 	free(t->gens);

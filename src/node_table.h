@@ -17,16 +17,34 @@
 
 struct file_handle;
 
+/* A real object beneath a node, on one layer (overlay mode). */
+struct vn_real {
+	int layer;		     /* index into the mount's layers */
+	dev_t dev;
+	ino_t ino;
+	struct file_handle *handle;  /* owned by the node; may be NULL */
+	int mount_id;		     /* with handle */
+};
+
 struct vn_node {
 	uint64_t nodeid;	     /* immutable: slot index | generation << 32 */
-	dev_t dev;		     /* immutable key */
-	ino_t ino;		     /* immutable key */
 	mode_t type;		     /* immutable: S_IFMT bits */
-	struct file_handle *handle;  /* immutable, may be NULL */
-	int mount_id;		     /* immutable, with handle */
-	uint64_t birth;		     /* immutable: birth time in ns, 0 if
+	uint64_t rino;		     /* immutable: the st_ino presented */
+	/* The real object, on the topmost layer that has it. These change
+	 * only when a copy-up moves the node to the upper layer: read them
+	 * with vn_table_real() unless the mount has a single layer. */
+	dev_t dev;		     /* table: key */
+	ino_t ino;		     /* table: key */
+	int layer;		     /* table */
+	struct file_handle *handle;  /* table, may be NULL */
+	int mount_id;		     /* table, with handle */
+	uint64_t birth;		     /* table: birth time in ns, 0 if
 				      * unknown; tells a reused inode number
 				      * apart where there is no handle */
+	/* Directories of an overlay: the real directories merged beneath
+	 * the top one, top first. After a copy-up, the old top object. */
+	struct vn_real *lower;	     /* table */
+	int nlower;		     /* table */
 
 	uint64_t nlookup;	     /* table: kernel's lookup count */
 	uint32_t nopen;		     /* table: open file/dir handles */
@@ -36,6 +54,8 @@ struct vn_node {
 	struct vn_node *parent;	     /* table: where it was last seen */
 	char *name;		     /* table: its name in parent */
 
+	int copying;		     /* a copy-up is under way (the fs's
+				      * copy lock, copy_up.c) */
 	int fd;			     /* table: cached O_PATH fd, or -1 */
 	int pinned;		     /* table: fd never evicted (the root) */
 	struct vn_node *lru_prev;    /* table: on the LRU while fd is */
@@ -76,6 +96,10 @@ struct vn_entry_key {
 	struct file_handle *handle;
 	int mount_id;
 	uint64_t birth;		/* 0 if unknown */
+	int layer;		/* layer of the object */
+	uint64_t rino;		/* st_ino to present for a new node */
+	struct vn_real *lower;	/* directories beneath, owned (malloc) */
+	int nlower;
 };
 
 /* Initialise an empty table whose fd cache holds at most fd_max fds.
@@ -86,11 +110,12 @@ int vn_table_init(struct vn_table *t, size_t fd_max);
  * Returns how many nodes were still in the table. */
 size_t vn_table_destroy(struct vn_table *t);
 
-/* Create the root node (nodeid 1) for an object already open as fd.
+/* Create the root node (nodeid 1) for key's object, open as fd (its lower
+ * directories are consumed; it has no handle).
  * Its fd is pinned and it is never freed before vn_table_destroy().
  * Returns the node or NULL on ENOMEM. */
-struct vn_node *vn_table_set_root(struct vn_table *t, dev_t dev, ino_t ino,
-				  int fd);
+struct vn_node *vn_table_set_root(struct vn_table *t,
+				  struct vn_entry_key *key, int fd);
 
 /* Find the node for a nodeid the kernel sent and take a use reference on it.
  * Returns NULL if the id is unknown or stale. Release with vn_table_put(). */
@@ -148,6 +173,23 @@ int vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
 /* The object (dev, ino) lost its last link: unhash its node, if any, so
  * that a new object reusing the inode number gets a node of its own. */
 void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino);
+
+/* Copy n's real object on layer (its top one when layer < 0) to *r. The
+ * handle pointer stays valid while the caller holds a use reference.
+ * Returns 0, or -ENOENT if n has nothing on that layer. */
+int vn_table_real(struct vn_table *t, struct vn_node *n, int layer,
+		  struct vn_real *r);
+
+/* The layers n spans, top first, up to max; returns how many. */
+int vn_table_layers(struct vn_table *t, struct vn_node *n, int *layers,
+		    int max);
+
+/* n was copied up: its real object is now key's, open as the O_PATH fd
+ * (consumed). The old one is kept beneath it, and the nodeid and rino do
+ * not change. Returns 0 or -ENOMEM (fd closed, n unchanged). */
+int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
+		       struct vn_entry_key *key, int fd,
+		       struct vn_garbage *g);
 
 /* Close fds and free nodes collected in g. Call without the table lock. */
 void vn_garbage_release(struct vn_garbage *g);

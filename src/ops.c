@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "veneer.h"
+#include "whiteout.h"
 
 struct vn_fs *vn_fs(fuse_req_t req)
 {
@@ -35,6 +36,7 @@ static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * modes in sync and inherits defaults) in its permission checks. It
 	 * implies default_permissions, so only where that is on anyway. */
 	if (fs->opts->default_permissions && !fs->opts->noxattr &&
+	    !fs->opts->noacl &&
 	    (conn->capable & FUSE_CAP_POSIX_ACL))
 		conn->want |= FUSE_CAP_POSIX_ACL;
 	if (fs->opts->writeback) {
@@ -127,34 +129,102 @@ static bool probe_handles(int root_fd, int *mount_id)
 	return ok;
 }
 
-int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts, int root_fd)
+/* The root node's directories beneath layer 0's root: every other
+ * layer's root, down to an opaque one. */
+static int root_lowers(struct vn_fs *fs, struct vn_entry_key *key)
 {
+	int i;
+
+	if (fs->nlayers < 2 || vn_wh_opaque(fs, fs->layers[0].fd))
+		return 0;
+	key->lower = calloc((size_t)fs->nlayers, sizeof(*key->lower));
+	if (!key->lower)
+		return -ENOMEM;
+	for (i = 1; i < fs->nlayers; i++) {
+		struct vn_real *r = &key->lower[key->nlower++];
+		struct stat st;
+
+		if (fstat(fs->layers[i].fd, &st) < 0)
+			return -errno;
+		r->layer = i;
+		r->dev = st.st_dev;
+		r->ino = st.st_ino;
+		r->mount_id = -1;
+		if (i < fs->nlayers - 1 && vn_wh_opaque(fs, fs->layers[i].fd))
+			break;
+	}
+	return 0;
+}
+
+static int make_root(struct vn_fs *fs)
+{
+	struct vn_entry_key key = { .mount_id = -1 };
+	int fd = fcntl(fs->layers[0].fd, F_DUPFD_CLOEXEC, 0);
 	struct stat st;
-	int mount_id, err, i;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	key.dev = st.st_dev;
+	key.ino = st.st_ino;
+	key.rino = st.st_ino;
+	err = root_lowers(fs, &key);
+	if (!err && !vn_table_set_root(&fs->table, &key, fd))
+		err = -ENOMEM;
+	if (err)
+		close(fd);
+	free(key.lower);
+	return err;
+}
+
+/* Every layer must allow file handles for nodes to use them. */
+static bool layers_have_handles(struct vn_fs *fs)
+{
+	int i, mount_id;
+
+	for (i = 0; i < fs->nlayers; i++) {
+		if (!probe_handles(fs->layers[i].fd, &mount_id))
+			return false;
+		vn_mount_note(fs, mount_id, fs->layers[i].fd);
+	}
+	return true;
+}
+
+int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts)
+{
+	int err, i;
 
 	memset(fs, 0, sizeof(*fs));
 	fs->opts = opts;
 	fs->proc_fd = -1;
+	fs->work_fd = -1;
+	fs->lock_fds[0] = fs->lock_fds[1] = -1;
 	pthread_mutex_init(&fs->mount_lock, NULL);
+	pthread_mutex_init(&fs->copy_lock, NULL);
+	pthread_cond_init(&fs->copy_cond, NULL);
 	for (i = 0; i < VN_LINK_LOCKS; i++)
 		pthread_mutex_init(&fs->link_locks[i], NULL);
-	if (fstat(root_fd, &st) < 0)
-		return -errno;
 	err = vn_table_init(&fs->table, fd_budget());
 	if (err)
 		return err;
-	if (!vn_table_set_root(&fs->table, st.st_dev, st.st_ino, root_fd))
-		return -ENOMEM;
-	fs->use_handles = probe_handles(root_fd, &mount_id);
-	if (fs->use_handles)
-		vn_mount_note(fs, mount_id, root_fd);
-	fs->switch_creds = geteuid() == 0;
+	err = vn_layers_open(fs, opts);
+	if (err)
+		return err;
+	err = make_root(fs);
+	if (err)
+		return err;
+	fs->use_handles = layers_have_handles(fs);
+	fs->switch_creds = geteuid() == 0 || fs->overlay;
 	fs->lookup_as_caller = fs->switch_creds && !opts->default_permissions;
 	fs->entry_timeout = vn_opts_entry_timeout(opts);
 	fs->attr_timeout = vn_opts_attr_timeout(opts);
 	if (opts->cache == VN_CACHE_ALWAYS)
 		fs->negative_timeout = fs->entry_timeout;
-	vn_debug("file handles %s, fd cache %zu",
+	vn_debug("%d layer(s), file handles %s, fd cache %zu", fs->nlayers,
 		 fs->use_handles ? "on" : "off", fs->table.fd_max);
 	return 0;
 }
@@ -176,7 +246,10 @@ size_t vn_fs_destroy(struct vn_fs *fs)
 		close(fs->mounts[i].fd);
 	if (fs->proc_fd >= 0)
 		close(fs->proc_fd);
+	vn_layers_close(fs);
 	pthread_mutex_destroy(&fs->mount_lock);
+	pthread_mutex_destroy(&fs->copy_lock);
+	pthread_cond_destroy(&fs->copy_cond);
 	for (i = 0; i < VN_LINK_LOCKS; i++)
 		pthread_mutex_destroy(&fs->link_locks[i]);
 	return left;

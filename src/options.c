@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <fuse_opt.h>
 
 #include "options.h"
+#include "overlay_opts.h"
 
 enum {
 	KEY_HELP,
@@ -30,6 +32,12 @@ enum {
 	KEY_ALLOW_OTHER,
 	KEY_RO,
 	KEY_RW,
+	KEY_SQUASH_UID,
+	KEY_SQUASH_GID,
+	KEY_FSYNC,
+	KEY_XATTR_PERMS,
+	KEY_REDIRECT_DIR,
+	KEY_IGNORED,
 };
 
 #define VN_OPT(t, field, v) { t, offsetof(struct vn_opts, field), v }
@@ -56,10 +64,23 @@ static const struct fuse_opt vn_opt_spec[] = {
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	/* Overlay mode; lowerdir=, upperdir=, workdir= and the id maps are
+	 * taken from the raw command line first (see take_raw_opts). */
+	VN_OPT("userxattr", userxattr, 1),
+	VN_OPT("squash_to_root", squash_to_root, 1),
+	VN_OPT("volatile", nosync, 1),
+	VN_OPT("noacl", noacl, 1),
+	VN_OPT("static_nlink", static_nlink, 1),
+	FUSE_OPT_KEY("squash_to_uid=", KEY_SQUASH_UID),
+	FUSE_OPT_KEY("squash_to_gid=", KEY_SQUASH_GID),
+	FUSE_OPT_KEY("fsync=", KEY_FSYNC),
+	FUSE_OPT_KEY("xattr_permissions=", KEY_XATTR_PERMS),
+	FUSE_OPT_KEY("redirect_dir=", KEY_REDIRECT_DIR),
+	FUSE_OPT_KEY("context=", KEY_IGNORED),
 	FUSE_OPT_END
 };
 
-static void set_bad(struct vn_opts *o, const char *fmt, ...)
+void vn_opts_bad(struct vn_opts *o, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -80,7 +101,7 @@ static int parse_cache(struct vn_opts *o, const char *value)
 	else if (strcmp(value, "always") == 0)
 		o->cache = VN_CACHE_ALWAYS;
 	else {
-		set_bad(o, "bad value in 'cache=%s': expected never, auto or "
+		vn_opts_bad(o, "bad value in 'cache=%s': expected never, auto or "
 			   "always", value);
 		return -1;
 	}
@@ -98,11 +119,30 @@ static int parse_timeout(struct vn_opts *o, const char *arg, double *value,
 	errno = 0;
 	v = strtod(eq + 1, &end);
 	if (end == eq + 1 || *end || errno || !isfinite(v) || v < 0) {
-		set_bad(o, "bad value in '%s': expected seconds >= 0", arg);
+		vn_opts_bad(o, "bad value in '%s': expected seconds >= 0", arg);
 		return -1;
 	}
 	*value = v;
 	*set = true;
+	return 0;
+}
+
+/* NAME=N with N an integer in [min, max]. */
+static int parse_long(struct vn_opts *o, const char *arg, long min, long max,
+		      long *value)
+{
+	const char *eq = strchr(arg, '=');
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(eq + 1, &end, 10);
+	if (end == eq + 1 || *end || errno || v < min || v > max) {
+		vn_opts_bad(o, "bad value in '%s': expected a number from %ld to "
+			   "%ld", arg, min, max);
+		return -1;
+	}
+	*value = v;
 	return 0;
 }
 
@@ -111,7 +151,7 @@ static int take_nonopt(struct vn_opts *o, const char *arg)
 	char **slot = o->nargs == 0 ? &o->source : &o->mountpoint;
 
 	if (++o->nargs > 2) {
-		set_bad(o, "too many arguments: '%s'", arg);
+		vn_opts_bad(o, "too many arguments: '%s'", arg);
 		return -1;
 	}
 	*slot = strdup(arg);
@@ -130,7 +170,7 @@ static int opt_proc(void *data, const char *arg, int key,
 		return take_nonopt(o, arg);
 	case FUSE_OPT_KEY_OPT:
 		if (arg[0] == '-') {
-			set_bad(o, "unknown option '%s'", arg);
+			vn_opts_bad(o, "unknown option '%s'", arg);
 			return -1;
 		}
 		return 1; /* a -o option for libfuse to judge */
@@ -167,6 +207,35 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_RW:
 		o->ro = 0;
 		return 1;
+	case KEY_SQUASH_UID:
+		return parse_long(o, arg, 0, UINT32_MAX - 1, &o->squash_uid);
+	case KEY_SQUASH_GID:
+		return parse_long(o, arg, 0, UINT32_MAX - 1, &o->squash_gid);
+	case KEY_FSYNC: {
+		long v;
+
+		if (parse_long(o, arg, 0, 1, &v) < 0)
+			return -1;
+		o->nosync = v == 0;
+		return 0;
+	}
+	case KEY_XATTR_PERMS: {
+		long v;
+
+		if (parse_long(o, arg, 0, 2, &v) < 0)
+			return -1;
+		o->xattr_permissions = (int)v;
+		return 0;
+	}
+	case KEY_REDIRECT_DIR:
+		if (strcmp(arg, "redirect_dir=off") != 0) {
+			vn_opts_bad(o, "'%s' is not supported: only redirect_dir=off",
+				arg);
+			return -1;
+		}
+		return 0;
+	case KEY_IGNORED:
+		return 0; /* context= labels nothing on a FUSE mount */
 	}
 	return 1;
 }
@@ -177,9 +246,12 @@ int vn_opts_parse(struct fuse_args *args, struct vn_opts *o)
 	o->cache = VN_CACHE_AUTO;
 	o->default_permissions = 1;
 	o->max_idle_threads = 10;
+	o->squash_uid = o->squash_gid = -1;
+	if (vn_take_raw_opts(args, o) < 0)
+		return -1;
 	if (fuse_opt_parse(args, o, vn_opt_spec, opt_proc) == -1) {
 		/* fuse_opt itself has printed why when o->bad is unset. */
-		set_bad(o, "invalid command line");
+		vn_opts_bad(o, "invalid command line");
 		return -1;
 	}
 	return 0;
@@ -223,22 +295,22 @@ static int is_mount_point(const char *path)
 	return found;
 }
 
-static int check_dir(struct vn_opts *o, const char *what, char **path)
+int vn_opts_check_dir(struct vn_opts *o, const char *what, char **path)
 {
 	struct stat st;
 	char *real;
 
 	if (stat(*path, &st) < 0) {
-		set_bad(o, "%s '%s': %s", what, *path, strerror(errno));
+		vn_opts_bad(o, "%s '%s': %s", what, *path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		set_bad(o, "%s '%s' is not a directory", what, *path);
+		vn_opts_bad(o, "%s '%s' is not a directory", what, *path);
 		return -1;
 	}
 	real = realpath(*path, NULL);
 	if (!real) {
-		set_bad(o, "%s '%s': %s", what, *path, strerror(errno));
+		vn_opts_bad(o, "%s '%s': %s", what, *path, strerror(errno));
 		return -1;
 	}
 	free(*path);
@@ -250,24 +322,38 @@ int vn_opts_validate(struct vn_opts *o)
 {
 	if (o->bad)
 		return -1;
+	if (o->overlay && o->nargs == 1) {
+		/* Overlay mode takes the mount point alone, as the kernel's
+		 * overlay does after "overlay" as the source. */
+		o->mountpoint = o->source;
+		o->source = strdup("overlay");
+		if (!o->source)
+			return -1;
+		o->nargs = 2;
+	}
 	if (o->nargs == 0) {
-		set_bad(o, "missing SOURCE and MOUNTPOINT (see --help)");
+		vn_opts_bad(o, o->overlay ? "missing MOUNTPOINT (see --help)"
+					  : "missing SOURCE and MOUNTPOINT "
+					    "(see --help)");
 		return -1;
 	}
 	if (o->nargs == 1) {
-		set_bad(o, "missing MOUNTPOINT (see --help)");
+		vn_opts_bad(o, "missing MOUNTPOINT (see --help)");
 		return -1;
 	}
 	if (o->writeback && o->cache == VN_CACHE_NEVER) {
-		set_bad(o, "writeback needs the page cache: it cannot be "
+		vn_opts_bad(o, "writeback needs the page cache: it cannot be "
 			   "combined with cache=never");
 		return -1;
 	}
-	if (check_dir(o, "source", &o->source) < 0 ||
-	    check_dir(o, "mountpoint", &o->mountpoint) < 0)
+	if (vn_overlay_validate(o) < 0)
+		return -1;
+	/* In overlay mode SOURCE only names the mount. */
+	if ((!o->overlay && vn_opts_check_dir(o, "source", &o->source) < 0) ||
+	    vn_opts_check_dir(o, "mountpoint", &o->mountpoint) < 0)
 		return -1;
 	if (is_mount_point(o->mountpoint)) {
-		set_bad(o, "mountpoint '%s' is already a mount point",
+		vn_opts_bad(o, "mountpoint '%s' is already a mount point",
 			o->mountpoint);
 		return -1;
 	}
@@ -305,9 +391,12 @@ double vn_opts_attr_timeout(const struct vn_opts *o)
 
 void vn_opts_help(const char *progname)
 {
-	printf("usage: %s [options] SOURCE MOUNTPOINT\n\n"
+	printf("usage: %s [options] SOURCE MOUNTPOINT\n"
+	       "       %s -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR]"
+	       " MOUNTPOINT\n\n"
 	       "Mount the directory SOURCE at MOUNTPOINT, forwarding every\n"
-	       "operation to it.\n\n"
+	       "operation to it; or merge a writable upper directory over\n"
+	       "read-only lower ones (the kernel's overlayfs format).\n\n"
 	       "general options:\n"
 	       "    -h, --help             print this help and exit\n"
 	       "    -V, --version          print the version and exit\n"
@@ -326,12 +415,28 @@ void vn_opts_help(const char *progname)
 	       "                           leave permission checks to SOURCE\n"
 	       "    -o clone_fd            one /dev/fuse fd per thread\n"
 	       "    -o max_idle_threads=N  idle worker threads kept (10)\n\n"
+	       "overlay options:\n"
+	       "    -o lowerdir=DIR[:DIR...]  read-only layers, top first\n"
+	       "                           (\\: is a colon in a name)\n"
+	       "    -o upperdir=DIR        the writable layer (else read-only)\n"
+	       "    -o workdir=DIR         scratch space on upperdir's fs\n"
+	       "    -o userxattr           user.overlay.* xattrs\n"
+	       "    -o squash_to_root, squash_to_uid=N, squash_to_gid=N\n"
+	       "                           present every file as owned by them\n"
+	       "    -o uidmapping=IN:OUT:LEN[:...], gidmapping=...\n"
+	       "                           ids on the mount vs. ids on disk\n"
+	       "    -o volatile, fsync=0   never sync the upper layer\n"
+	       "    -o noacl               no POSIX ACLs\n"
+	       "    -o static_nlink        directories report 1 link\n"
+	       "    -o xattr_permissions=0|1|2\n"
+	       "                           owner and mode kept in an xattr\n"
+	       "    -o redirect_dir=off, context=...  accepted\n\n"
 	       "common mount options (passed to the kernel):\n"
 	       "    -o ro, rw, allow_other, allow_root, auto_unmount,\n"
 	       "       default_permissions (on by default), fsname=NAME,\n"
 	       "       subtype=NAME, max_read=N\n\n"
 	       "See veneerfs(1) for what each cache mode promises.\n",
-	       progname);
+	       progname, progname);
 }
 
 void vn_opts_free(struct vn_opts *o)
@@ -340,4 +445,10 @@ void vn_opts_free(struct vn_opts *o)
 	free(o->mountpoint);
 	free(o->bad);
 	o->source = o->mountpoint = o->bad = NULL;
+	vn_free_layers(o->lowers, o->nlowers);
+	o->lowers = NULL;
+	o->nlowers = 0;
+	free(o->upperdir);
+	free(o->workdir);
+	o->upperdir = o->workdir = NULL;
 }

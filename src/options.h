@@ -8,6 +8,16 @@ struct fuse_args;
 
 enum vn_cache { VN_CACHE_NEVER, VN_CACHE_AUTO, VN_CACHE_ALWAYS };
 
+/* One range of uidmapping= or gidmapping=: ids [inner, inner + len) as
+ * presented on the mount are [outer, outer + len) on disk. */
+struct vn_idmap {
+	unsigned int inner;
+	unsigned int outer;
+	unsigned int len;
+};
+
+#define VN_MAX_IDMAP 32
+
 struct vn_opts {
 	char *source;		/* first non-option argument */
 	char *mountpoint;	/* second non-option argument */
@@ -29,6 +39,25 @@ struct vn_opts {
 	int singlethread;
 	int clone_fd;
 	unsigned int max_idle_threads;
+
+	/* Overlay mode: set when lowerdir= is given. */
+	int overlay;
+	char **lowers;		/* lowerdir=, split and unescaped; top first */
+	int nlowers;
+	char *upperdir;		/* NULL: a read-only overlay */
+	char *workdir;
+	int userxattr;		/* user.overlay.* instead of trusted.* */
+	int squash_to_root;
+	long squash_uid;	/* -1: not set */
+	long squash_gid;
+	struct vn_idmap uidmap[VN_MAX_IDMAP];
+	int nuidmap;
+	struct vn_idmap gidmap[VN_MAX_IDMAP];
+	int ngidmap;
+	int nosync;		/* volatile or fsync=0 */
+	int noacl;
+	int static_nlink;
+	int xattr_permissions;	/* 0, 1 or 2 */
 	char *bad;		/* first error message, if parsing failed */
 };
 
@@ -46,6 +75,14 @@ double vn_opts_attr_timeout(const struct vn_opts *o);
 
 /* Print usage and the option list to stdout. */
 void vn_opts_help(const char *progname);
+
+/* Record a one-line error in o->bad (the first one wins). */
+void vn_opts_bad(struct vn_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Check that *path is a directory and replace it with its resolved path.
+ * Returns 0, or -1 with o->bad set; what names it in the message. */
+int vn_opts_check_dir(struct vn_opts *o, const char *what, char **path);
 
 /* Free strings owned by o. */
 void vn_opts_free(struct vn_opts *o);

@@ -12,17 +12,26 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "creds.h"
 #include "veneer.h"
 
 struct vn_dir {
-	DIR *dp;
+	DIR *dp;		/* the top layer's directory */
 	struct vn_node *node;	/* held open by this handle */
 	off_t offset;		/* where dp stands */
 	struct dirent *entry;	/* read but not yet returned, or NULL */
+	/* Overlay mode: a snapshot of the merged listing, taken when the
+	 * directory is read from its start. Offset 1 is ".", 2 is "..",
+	 * and i + 3 is entry i. */
+	struct vn_list list;
+	bool listed;
+	pthread_mutex_t lock;	/* the snapshot, against parallel reads */
 };
+
+#define VN_FIRST_ENTRY 3
 
 static struct vn_dir *get_dir(struct fuse_file_info *fi)
 {
@@ -56,6 +65,8 @@ static void release_dir(struct vn_fs *fs, struct vn_dir *d)
 	struct vn_garbage g = { .nfds = 0 };
 
 	closedir(d->dp);
+	vn_list_free(&d->list);
+	pthread_mutex_destroy(&d->lock);
 	vn_table_open(&fs->table, d->node, -1, &g);
 	vn_garbage_release(&g);
 	free(d);
@@ -74,6 +85,7 @@ void vn_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	pthread_mutex_init(&d->lock, NULL);
 	err = vn_node_get_fd(fs, ino, &n, &fd);
 	if (err)
 		goto out_free;
@@ -95,6 +107,7 @@ void vn_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	return;
 out_free:
+	pthread_mutex_destroy(&d->lock);
 	free(d);
 	fuse_reply_err(req, -err);
 }
@@ -148,6 +161,90 @@ static int add_plain(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem)
 	return used > rem ? 0 : (int)used;
 }
 
+/* One entry of the merged snapshot (or "." or ".."), at offset off. */
+static int add_merged(fuse_req_t req, struct vn_dir *d, off_t off, char *buf,
+		      size_t rem, bool plus)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_garbage g = { .nfds = 0 };
+	struct fuse_entry_param e;
+	const char *name;
+	size_t used;
+	int err = -EACCES;
+
+	memset(&e, 0, sizeof(e));
+	if (off < VN_FIRST_ENTRY) {
+		name = off == 1 ? "." : "..";
+		e.attr.st_mode = S_IFDIR;
+		e.attr.st_ino = off == 1 ? d->node->rino : vn_parent_ino(fs, d->node);
+	} else {
+		const struct vn_list_entry *le =
+			&d->list.e[off - VN_FIRST_ENTRY];
+
+		name = le->name;
+		e.attr.st_ino = le->ino;
+		e.attr.st_mode = (mode_t)le->type << 12;
+		if (plus)
+			err = vn_lookup_entry(fs, req, d->node, -1, name, &e);
+		if (err && err != -EACCES)
+			return err;
+	}
+	if (!plus) {
+		used = fuse_add_direntry(req, buf, rem, name, &e.attr, off + 1);
+		return used > rem ? 0 : (int)used;
+	}
+	/* With err, no node: the kernel looks the name up when used. */
+	used = fuse_add_direntry_plus(req, buf, rem, name, &e, off + 1);
+	if (used > rem) {
+		if (!err) {
+			vn_table_forget(&fs->table, e.ino, 1, &g);
+			vn_garbage_release(&g);
+		}
+		return 0;
+	}
+	return (int)used;
+}
+
+static void do_readdir_merged(fuse_req_t req, size_t size, off_t off,
+			      struct fuse_file_info *fi, bool plus)
+{
+	struct vn_dir *d = get_dir(fi);
+	char *buf = calloc(1, size ? size : 1), *p = buf;
+	size_t rem = size;
+	int err = 0, used;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (off == 0 || !d->listed) {
+		/* From the start (rewinddir too): a fresh snapshot. */
+		vn_list_free(&d->list);
+		d->listed = false;
+		err = vn_list_build(vn_fs(req), d->node, &d->list);
+		d->listed = !err;
+	}
+	for (off = off ? off : 1;
+	     !err && off < (off_t)(d->list.count + VN_FIRST_ENTRY); off++) {
+		used = add_merged(req, d, off, p, rem, plus);
+		if (used == -ENOENT)
+			continue; /* removed since the snapshot */
+		if (used < 0)
+			err = used;
+		if (used <= 0)
+			break;
+		p += used;
+		rem -= (size_t)used;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (err && p == buf)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, buf, (size_t)(p - buf));
+	free(buf);
+}
+
 static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
@@ -158,6 +255,11 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (vn_fs(req)->overlay) {
+		free(buf);
+		do_readdir_merged(req, size, off, fi, plus);
 		return;
 	}
 	if (off != d->offset) {
@@ -221,6 +323,10 @@ void vn_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct vn_dir *d = get_dir(fi);
 	int fd = dirfd(d->dp), err;
 
+	if (vn_fs(req)->nosync) {
+		fuse_reply_err(req, 0);
+		return;
+	}
 	err = datasync ? fdatasync(fd) : fsync(fd);
 	fuse_reply_err(req, err < 0 ? errno : 0);
 }

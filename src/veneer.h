@@ -15,6 +15,15 @@
 #define VN_MAX_MOUNTS 64
 #define VN_LINK_LOCKS 64
 
+/* One layer of the mount: a real directory tree. Layer 0 is the top. In
+ * passthrough mode SOURCE is the only layer; in overlay mode the upper
+ * directory (if any) is layer 0 and the lower ones follow. */
+struct vn_layer {
+	int fd;			/* O_PATH root */
+	dev_t dev;		/* of the root */
+	uint64_t ino_bits;	/* or'ed into inode numbers found on it */
+};
+
 /* One mounted filesystem below SOURCE, for open_by_handle_at(). */
 struct vn_mount {
 	int id;
@@ -39,6 +48,21 @@ struct vn_fs {
 	 * the mount are serialised per inode (striped by number), so that a
 	 * removal knows whether it takes the last link (dir.c). */
 	pthread_mutex_t link_locks[VN_LINK_LOCKS];
+
+	/* Layers (layer.c). */
+	struct vn_layer *layers;
+	int nlayers;
+	bool overlay;		/* whiteouts and opaque dirs have meaning */
+	bool writable;		/* layer 0 takes changes */
+	int work_fd;		/* O_PATH workdir/work, or -1 */
+	int lock_fds[2];	/* upperdir and workdir, flock'ed */
+	bool wh_dev;		/* whiteouts are 0/0 devices, else .wh. files */
+	const char *xprefix;	/* "trusted.overlay." or "user.overlay." */
+	bool nosync;		/* volatile: never sync the upper layer */
+	/* Copy-up: one at a time per node (vn_node.copying), none global. */
+	pthread_mutex_t copy_lock;
+	pthread_cond_t copy_cond;
+	uint64_t tmp_seq;	/* names of temporaries in work_fd */
 };
 
 /* An open directory: see readdir.c. */
@@ -48,9 +72,9 @@ struct vn_dir;
 extern const struct fuse_lowlevel_ops vn_ops;
 /* The filesystem a request belongs to. */
 struct vn_fs *vn_fs(fuse_req_t req);
-/* Set up fs for the directory open as root_fd (O_PATH, consumed).
- * Returns 0 or -errno. */
-int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts, int root_fd);
+/* Set up fs: open the layers and make the root node. Returns 0 or -errno
+ * (a message is logged). */
+int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts);
 /* Finish setting up in the process that will serve requests.
  * Returns 0 or -errno. */
 int vn_fs_start(struct vn_fs *fs);
@@ -66,6 +90,13 @@ void vn_node_put(struct vn_fs *fs, struct vn_node *n);
  * was evicted. Valid while the caller holds its use reference. Call with
  * the daemon's own credentials. Returns the fd or -errno. */
 int vn_node_fd(struct vn_fs *fs, struct vn_node *n);
+/* An O_PATH fd of n's real directory on layer: n's own fd when that is
+ * its top layer (*owned false), else one the caller must close (*owned
+ * true). Returns the fd, -ENOENT if n has nothing on layer, or -errno. */
+int vn_node_layer_fd(struct vn_fs *fs, struct vn_node *n, int layer,
+		     bool *owned);
+/* The inode number shown for n's parent (the root's own for the root). */
+uint64_t vn_parent_ino(struct vn_fs *fs, struct vn_node *n);
 /* Get the node for ino and its fd in one step. Returns 0 or -errno; on
  * success *np must be released with vn_node_put(). */
 int vn_node_get_fd(struct vn_fs *fs, fuse_ino_t ino, struct vn_node **np,
@@ -82,6 +113,25 @@ void vn_proc_path(int fd, char *buf, size_t size);
 /* Register the mount that the directory open as dirfd (O_PATH is fine)
  * lives on, for reopening by handle. Lock-free when the mount is known. */
 void vn_mount_note(struct vn_fs *fs, int mount_id, int dirfd);
+
+/* layer.c */
+/* Open the layers named by the options and probe what they support.
+ * Returns 0 or -errno with a message logged. */
+int vn_layers_open(struct vn_fs *fs, const struct vn_opts *o);
+void vn_layers_close(struct vn_fs *fs);
+/* The inode number presented for real inode ino found on layer. */
+uint64_t vn_layer_ino(struct vn_fs *fs, int layer, ino_t ino);
+/* Is layer the writable one? */
+bool vn_layer_is_upper(struct vn_fs *fs, int layer);
+
+/* What a walk of the layers found for a name (lookup.c). */
+struct vn_found {
+	int fd;			/* O_PATH fd of the topmost object, or -1 */
+	int layer;		/* its layer */
+	struct stat st;		/* its attributes */
+	struct vn_real *lower;	/* directories merged beneath it */
+	int nlower;
+};
 
 /* lookup.c */
 /* Birth time in ns of the object open as fd, 0 if the filesystem has
@@ -100,12 +150,75 @@ int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
  * (cached in the node, or closed on error). */
 int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
 		     int fd, struct fuse_entry_param *e);
+/* Walk dir's layers for name (overlay mode): whiteouts hide it, a
+ * non-directory or an opaque directory ends the walk, directories below
+ * the first one merge. Returns 0 with *f filled (free it with
+ * vn_found_free), -ENOENT, or -errno. */
+int vn_walk(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
+	    const char *name, struct vn_found *f);
+/* The same from the start'th directory of dir's stack down. */
+int vn_walk_from(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		 int start, struct vn_found *f);
+void vn_found_free(struct vn_found *f);
+/* Enter what vn_walk found (its fd and lowers are consumed) and fill e. */
+int vn_entry_from_found(struct vn_fs *fs, struct vn_node *dir,
+			const char *name, struct vn_found *f,
+			struct fuse_entry_param *e);
+/* The object's file handle, or NULL where there is none to use. */
+struct file_handle *vn_get_handle(struct vn_fs *fs, int fd, int *mount_id);
 void vn_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void vn_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void vn_op_forget_multi(fuse_req_t req, size_t count,
 			struct fuse_forget_data *forgets);
 
+/* copy_up.c */
+/* Make sure n's real object is on the upper layer, copying it and its
+ * parents up if needed (without its data when data is false: it is about
+ * to be truncated to nothing). Call with the daemon's credentials.
+ * Returns 0, -EROFS without an upper layer, or -errno. */
+int vn_copy_up(struct vn_fs *fs, struct vn_node *n, bool data);
+bool vn_node_is_upper(struct vn_fs *fs, struct vn_node *n);
+/* The inode number recorded on a copied-up object open as fd. */
+int vn_origin_get(struct vn_fs *fs, int fd, uint64_t *ino);
+/* Is name one of overlay's own xattrs, never shown or copied? */
+bool vn_private_xattr(struct vn_fs *fs, const char *name);
+/* A fresh name for a temporary in the work directory. */
+void vn_temp_name(struct vn_fs *fs, char *buf, size_t size);
+
+/* upper.c */
+/* Creates an object as name in dirfd: returns an fd (>= 0) or 0, or
+ * -errno. */
+typedef int (*vn_make_fn)(int dirfd, const char *name, void *arg);
+/* The node for name in dir with a use reference and no lookup count. */
+int vn_child_get(struct vn_fs *fs, struct vn_node *dir, int dirfd,
+		 const char *name, struct vn_node **np);
+/* Copy dir up and give its upper fd. Returns 0 or -errno. */
+int vn_upper_dir(struct vn_fs *fs, struct vn_node *dir, int *dirfd);
+/* Make name in the upper directory dirfd with make(), replacing a
+ * whiteout there if any (a directory made over one is opaque). */
+int vn_upper_create(struct vn_fs *fs, int dirfd, const char *name,
+		    bool is_dir, vn_make_fn make, void *arg);
+/* Remove name (node n) from dir, leaving a whiteout where a lower layer
+ * has the name. A directory must look empty (-ENOTEMPTY). */
+int vn_upper_remove(struct vn_fs *fs, struct vn_node *dir, int dirfd,
+		    const char *name, struct vn_node *n, bool is_dir);
+/* RENAME in an overlay: copy-up, whiteouts, EXDEV for directories with
+ * lower parts, opaque directories where lower ones would show. */
+int vn_upper_rename(struct vn_fs *fs, struct vn_node *dir, int dirfd,
+		    const char *name, struct vn_node *newdir, int newdirfd,
+		    const char *newname, unsigned int flags);
+/* -ENOTEMPTY unless the merged directory n shows no entries. */
+int vn_merged_empty(struct vn_fs *fs, struct vn_node *n);
+/* Does n merge directories of more than one layer? */
+bool vn_node_merged(struct vn_fs *fs, struct vn_node *n);
+
 /* attr.c */
+/* Turn the real attributes of n's object into those the mount shows:
+ * inode number, directory link count, owner (squash, id maps). */
+void vn_present(struct vn_fs *fs, struct vn_node *n, struct stat *st);
+/* Map an id given on the mount to the id stored on disk. */
+uid_t vn_uid_to_disk(struct vn_fs *fs, uid_t uid);
+gid_t vn_gid_to_disk(struct vn_fs *fs, gid_t gid);
 void vn_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		   int valid, struct fuse_file_info *fi);
@@ -113,6 +226,8 @@ void vn_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 void vn_op_statfs(fuse_req_t req, fuse_ino_t ino);
 
 /* dir.c */
+/* vn_check_name, and in an overlay no name of the whiteout format. */
+int vn_check_new_name(struct vn_fs *fs, const char *name);
 void vn_op_readlink(fuse_req_t req, fuse_ino_t ino);
 void vn_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		 mode_t mode, dev_t rdev);
@@ -129,6 +244,20 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  unsigned int flags);
 
 /* readdir.c */
+/* A merged directory listing: every visible name once. */
+struct vn_list_entry {
+	char *name;
+	uint64_t ino;		/* as vn_present would show it */
+	unsigned char type;	/* DT_* */
+};
+struct vn_list {
+	struct vn_list_entry *e;
+	size_t count;
+	size_t cap;
+};
+/* List the merged directory n. Returns 0 or -errno. */
+int vn_list_build(struct vn_fs *fs, struct vn_node *n, struct vn_list *l);
+void vn_list_free(struct vn_list *l);
 void vn_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vn_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
 
 #include "creds.h"
@@ -41,6 +42,44 @@ static int run_xattr(const char *path, struct vn_xattr_req *x)
 	return x->result < 0 ? -errno : 0;
 }
 
+/* Take overlay's own names out of a LIST result. Their size counts in a
+ * size query, so the list is read once here to answer it exactly. */
+static int hide_private(struct vn_fs *fs, fuse_req_t req, const char *path,
+			struct vn_xattr_req *x)
+{
+	/* The daemon lists with its own capabilities kept: trusted.* names
+	 * are not for other callers' eyes. */
+	bool trusted_ok = fuse_req_ctx(req)->uid == 0;
+	char *list = x->buf, *p, *out;
+	ssize_t len = x->result;
+
+	if (!x->size) {
+		list = malloc((size_t)len + 1);
+		if (!list)
+			return -ENOMEM;
+		len = listxattr(path, list, (size_t)len);
+		if (len < 0) {
+			free(list);
+			return errno == ERANGE ? -EAGAIN : -errno;
+		}
+	}
+	for (p = out = list; p < list + len; p += strlen(p) + 1) {
+		size_t l = strlen(p) + 1;
+
+		if (vn_private_xattr(fs, p) ||
+		    (!trusted_ok && strncmp(p, "trusted.", 8) == 0) ||
+		    (fs->opts->noacl &&
+		     strncmp(p, "system.posix_acl_", 17) == 0))
+			continue;
+		memmove(out, p, l);
+		out += l;
+	}
+	x->result = out - list;
+	if (!x->size)
+		free(list);
+	return 0;
+}
+
 static int do_xattr(fuse_req_t req, fuse_ino_t ino, struct vn_xattr_req *x)
 {
 	struct vn_fs *fs = vn_fs(req);
@@ -51,15 +90,27 @@ static int do_xattr(fuse_req_t req, fuse_ino_t ino, struct vn_xattr_req *x)
 
 	if (fs->opts->noxattr)
 		return -ENOSYS; /* the kernel stops asking */
-	err = vn_node_get_fd(fs, ino, &n, &fd);
-	if (err)
-		return err;
+	if (x->name && fs->overlay &&
+	    (vn_private_xattr(fs, x->name) ||
+	     (fs->opts->noacl && strncmp(x->name, "system.posix_acl_", 17) == 0)))
+		return -EOPNOTSUPP; /* overlay's own, as the kernel's says */
+	n = vn_node_get(fs, ino);
+	if (!n)
+		return -ESTALE;
+	err = x->op == X_SET || x->op == X_REMOVE ? vn_copy_up(fs, n, true) : 0;
+	fd = err ? err : vn_node_fd(fs, n);
+	if (fd < 0) {
+		vn_node_put(fs, n);
+		return fd;
+	}
 	vn_proc_path(fd, path, sizeof(path));
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		err = run_xattr(path, x);
 		vn_creds_leave(&c);
 	}
+	if (!err && x->op == X_LIST && fs->overlay)
+		err = hide_private(fs, req, path, x);
 	vn_node_put(fs, n);
 	return err;
 }

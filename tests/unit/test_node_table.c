@@ -82,12 +82,20 @@ static int release(struct vn_garbage *g)
 	return dead;
 }
 
+static struct vn_node *set_root(struct vn_table *t, int fd)
+{
+	struct vn_entry_key key = { .dev = DEV, .ino = ROOT_INO,
+				    .rino = ROOT_INO, .mount_id = -1 };
+
+	return vn_table_set_root(t, &key, fd);
+}
+
 static struct vn_node *setup(struct vn_table *t, size_t fd_max)
 {
 	struct vn_node *root;
 
 	CHECK(vn_table_init(t, fd_max) == 0);
-	root = vn_table_set_root(t, DEV, ROOT_INO, new_fd());
+	root = set_root(t, new_fd());
 	CHECK(root != NULL);
 	return root;
 }
@@ -228,7 +236,7 @@ static void test_root(void)
 	int fd = new_fd();
 
 	CHECK(vn_table_init(&t, 4) == 0);
-	root = vn_table_set_root(&t, DEV, ROOT_INO, fd);
+	root = set_root(&t, fd);
 	CHECK(root && root->nodeid == 1);
 	CHECK(root->pinned && root->fd == fd && root->type == S_IFDIR);
 	CHECK(root->dev == DEV && root->ino == ROOT_INO && root->hashed);

@@ -1,0 +1,371 @@
+/* Copy-up: before a lower object is changed, a copy of it is made in the
+ * upper layer, and the node moves to it.
+ *
+ * The copy is built in the work directory under a temporary name, with its
+ * data, owner, mode, xattrs and times, synced, then renamed into place: an
+ * interrupted copy-up leaves at most a stray temporary (removed at the next
+ * mount), never a partial file in the upper layer. Parents are copied up
+ * first. One node is copied by one request at a time (the others wait for
+ * it); nothing global is held while data moves, so a long copy stalls only
+ * requests on that same file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "veneer.h"
+
+#define VN_ORIGIN_NAME "vn.ino"
+#define VN_COPY_CHUNK (1 << 20)
+
+static void origin_attr(struct vn_fs *fs, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s" VN_ORIGIN_NAME, fs->xprefix);
+}
+
+int vn_origin_get(struct vn_fs *fs, int fd, uint64_t *ino)
+{
+	char path[32], attr[64], val[24];
+	ssize_t len;
+	char *end;
+
+	origin_attr(fs, attr, sizeof(attr));
+	vn_proc_path(fd, path, sizeof(path));
+	len = getxattr(path, attr, val, sizeof(val) - 1);
+	if (len <= 0)
+		return -ENODATA;
+	val[len] = '\0';
+	*ino = strtoull(val, &end, 10);
+	return *end ? -EINVAL : 0;
+}
+
+/* Record the inode number the object had below, so that it keeps it. */
+static void origin_set(struct vn_fs *fs, const char *path, uint64_t ino)
+{
+	char attr[64], val[24];
+
+	origin_attr(fs, attr, sizeof(attr));
+	snprintf(val, sizeof(val), "%" PRIu64, ino);
+	if (setxattr(path, attr, val, strlen(val), 0) < 0)
+		vn_debug("cannot record origin of %s: %s", path,
+			 strerror(errno));
+}
+
+bool vn_private_xattr(struct vn_fs *fs, const char *name)
+{
+	return strncmp(name, fs->xprefix, strlen(fs->xprefix)) == 0 ||
+	       strncmp(name, "trusted.overlay.", 16) == 0;
+}
+
+/* Copy every xattr but overlay's own from src to dst (magic link paths,
+ * which reach a symlink itself). */
+static int copy_xattrs(struct vn_fs *fs, const char *src, const char *dst)
+{
+	char *names = NULL, *val = NULL, *name;
+	ssize_t len, vlen;
+	int err = 0;
+
+	len = listxattr(src, NULL, 0);
+	if (len <= 0)
+		return len < 0 && errno != ENOTSUP ? -errno : 0;
+	names = malloc((size_t)len);
+	val = malloc(XATTR_SIZE_MAX);
+	if (!names || !val) {
+		err = -ENOMEM;
+		goto out;
+	}
+	len = listxattr(src, names, (size_t)len);
+	for (name = names; !err && len > 0 && name < names + len;
+	     name += strlen(name) + 1) {
+		if (vn_private_xattr(fs, name))
+			continue;
+		vlen = getxattr(src, name, val, XATTR_SIZE_MAX);
+		if (vlen < 0 || setxattr(dst, name, val, (size_t)vlen, 0) == 0)
+			continue;
+		/* Labels a filesystem refuses are not the data. */
+		if (errno == ENOTSUP || errno == EPERM)
+			vn_debug("copy-up: xattr %s not copied: %s", name,
+				 strerror(errno));
+		else
+			err = -errno;
+	}
+out:
+	free(names);
+	free(val);
+	return err;
+}
+
+/* Copy [off, end) with copy_file_range, or read and write where the
+ * kernel cannot. */
+static int copy_range(int sfd, int dfd, off_t off, off_t end, char **buf)
+{
+	while (off < end) {
+		size_t want = (size_t)(end - off) < VN_COPY_CHUNK
+				      ? (size_t)(end - off)
+				      : VN_COPY_CHUNK;
+		off_t so = off, dso = off;
+		ssize_t n = copy_file_range(sfd, &so, dfd, &dso, want, 0);
+
+		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+			      errno == ENOSYS || errno == EOPNOTSUPP)) {
+			if (!*buf && !(*buf = malloc(VN_COPY_CHUNK)))
+				return -ENOMEM;
+			n = pread(sfd, *buf, want, off);
+			if (n > 0 && pwrite(dfd, *buf, (size_t)n, off) != n)
+				return errno ? -errno : -EIO;
+		}
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break; /* the file shrank: the size is set after */
+		off += n;
+	}
+	return 0;
+}
+
+/* The data, holes kept: a reflink where the filesystem shares extents,
+ * else each data segment in turn. */
+static int copy_data(int sfd, int dfd, off_t size)
+{
+	char *buf = NULL;
+	off_t off = 0, hole;
+	int err = 0;
+
+	if (ioctl(dfd, FICLONE, sfd) == 0)
+		return 0;
+	while (!err && off < size) {
+		off = lseek(sfd, off, SEEK_DATA);
+		if (off < 0) {
+			if (errno != ENXIO)
+				err = -errno;
+			break; /* ENXIO: only a hole is left */
+		}
+		hole = lseek(sfd, off, SEEK_HOLE);
+		if (hole < 0)
+			hole = size;
+		err = copy_range(sfd, dfd, off, hole, &buf);
+		off = hole;
+	}
+	free(buf);
+	if (!err && ftruncate(dfd, size) < 0)
+		err = -errno;
+	return err;
+}
+
+/* Create the copy of the object open as src (stat st) as tmp in the work
+ * directory. Returns an O_PATH fd of it, or -errno. */
+static int make_copy(struct vn_fs *fs, int src, const struct stat *st,
+		     const char *tmp, bool data)
+{
+	char target[PATH_MAX + 1];
+	int sfd, dfd, err = 0;
+	ssize_t len;
+
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG:
+		sfd = vn_reopen(fs, src, O_RDONLY);
+		if (sfd < 0)
+			return sfd;
+		dfd = vn_openat(fs, fs->work_fd, tmp,
+				O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (dfd < 0) {
+			close(sfd);
+			return dfd;
+		}
+		if (data)
+			err = copy_data(sfd, dfd, st->st_size);
+		if (!err && data && !fs->nosync && fsync(dfd) < 0)
+			err = -errno;
+		close(sfd);
+		close(dfd);
+		break;
+	case S_IFDIR:
+		err = mkdirat(fs->work_fd, tmp, 0700) < 0 ? -errno : 0;
+		break;
+	case S_IFLNK:
+		len = readlinkat(src, "", target, sizeof(target) - 1);
+		if (len < 0)
+			return -errno;
+		target[len] = '\0';
+		err = symlinkat(target, fs->work_fd, tmp) < 0 ? -errno : 0;
+		break;
+	default:
+		err = mknodat(fs->work_fd, tmp, st->st_mode & S_IFMT,
+			      st->st_rdev) < 0 ? -errno : 0;
+		break;
+	}
+	if (err) {
+		unlinkat(fs->work_fd, tmp, S_ISDIR(st->st_mode) ? AT_REMOVEDIR
+							       : 0);
+		return err;
+	}
+	dfd = vn_openat(fs, fs->work_fd, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			0);
+	return dfd;
+}
+
+/* Owner, mode, xattrs, origin and times of the copy open as dfd. */
+static int copy_attrs(struct vn_fs *fs, struct vn_node *n, int src, int dfd,
+		      const struct stat *st)
+{
+	char spath[32], dpath[32];
+	struct timespec tv[2] = { st->st_atim, st->st_mtim };
+	int err;
+
+	vn_proc_path(src, spath, sizeof(spath));
+	vn_proc_path(dfd, dpath, sizeof(dpath));
+	if (fchownat(dfd, "", st->st_uid, st->st_gid,
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	err = copy_xattrs(fs, spath, dpath);
+	if (err)
+		return err;
+	/* After chown, which clears set-id bits. */
+	if (!S_ISLNK(st->st_mode) && chmod(dpath, st->st_mode & 07777) < 0)
+		return -errno;
+	origin_set(fs, dpath, n->rino);
+	if (utimensat(dfd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Put the copy in place as name in the upper directory pfd, keeping that
+ * directory's times as they were (the merged view did not change). */
+static int place_copy(struct vn_fs *fs, const char *tmp, int pfd,
+		      const char *name)
+{
+	struct timespec tv[2];
+	struct stat pst;
+	int err = 0;
+
+	if (fstat(pfd, &pst) < 0)
+		return -errno;
+	if (renameat2(fs->work_fd, tmp, pfd, name, RENAME_NOREPLACE) < 0)
+		return -errno;
+	tv[0] = pst.st_atim;
+	tv[1] = pst.st_mtim;
+	utimensat(pfd, "", tv, AT_EMPTY_PATH);
+	return err;
+}
+
+void vn_temp_name(struct vn_fs *fs, char *buf, size_t size)
+{
+	uint64_t seq = __atomic_add_fetch(&fs->tmp_seq, 1, __ATOMIC_RELAXED);
+
+	snprintf(buf, size, "#vn%x.%" PRIx64, (unsigned int)getpid(), seq);
+}
+
+/* Copy n up; its parent is already in the upper layer. */
+static int copy_up_one(struct vn_fs *fs, struct vn_node *n, bool data)
+{
+	char name[NAME_MAX + 1], tmp[48];
+	struct vn_entry_key key = { .mount_id = -1 };
+	struct vn_garbage g = { .nfds = 0 };
+	struct vn_node *p;
+	struct stat st;
+	int src, pfd, dfd, fd, err;
+
+	p = vn_table_get_parent(&fs->table, n, name, sizeof(name));
+	if (!p)
+		return -ESTALE;
+	err = vn_copy_up(fs, p, true);
+	if (err)
+		goto out_put;
+	pfd = vn_node_fd(fs, p);
+	src = pfd < 0 ? pfd : vn_node_fd(fs, n);
+	if (src < 0) {
+		err = src;
+		goto out_put;
+	}
+	if (fstat(src, &st) < 0) {
+		err = -errno;
+		goto out_put;
+	}
+	vn_temp_name(fs, tmp, sizeof(tmp));
+	dfd = make_copy(fs, src, &st, tmp, data);
+	if (dfd < 0) {
+		err = dfd;
+		goto out_put;
+	}
+	err = copy_attrs(fs, n, src, dfd, &st);
+	close(dfd);
+	if (!err)
+		err = place_copy(fs, tmp, pfd, name);
+	if (err) {
+		unlinkat(fs->work_fd, tmp, S_ISDIR(st.st_mode) ? AT_REMOVEDIR
+							      : 0);
+		goto out_put;
+	}
+	fd = vn_openat(fs, pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		err = fd;
+		goto out_put;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		close(fd);
+		goto out_put;
+	}
+	key.dev = st.st_dev;
+	key.ino = st.st_ino;
+	key.layer = 0;
+	key.handle = vn_get_handle(fs, fd, &key.mount_id);
+	if (!key.handle)
+		key.birth = vn_birth(fd);
+	err = vn_table_copied_up(&fs->table, n, &key, fd, &g);
+	free(key.handle);
+	vn_garbage_release(&g);
+out_put:
+	vn_node_put(fs, p);
+	return err;
+}
+
+bool vn_node_is_upper(struct vn_fs *fs, struct vn_node *n)
+{
+	struct vn_real r;
+
+	vn_table_real(&fs->table, n, -1, &r);
+	return vn_layer_is_upper(fs, r.layer);
+}
+
+int vn_copy_up(struct vn_fs *fs, struct vn_node *n, bool data)
+{
+	int err;
+
+	if (!fs->overlay || vn_node_is_upper(fs, n))
+		return 0;
+	if (!fs->writable)
+		return -EROFS;
+	pthread_mutex_lock(&fs->copy_lock);
+	while (n->copying)
+		pthread_cond_wait(&fs->copy_cond, &fs->copy_lock);
+	if (vn_node_is_upper(fs, n)) {
+		pthread_mutex_unlock(&fs->copy_lock);
+		return 0; /* another request copied it meanwhile */
+	}
+	n->copying = 1;
+	pthread_mutex_unlock(&fs->copy_lock);
+
+	err = copy_up_one(fs, n, data);
+
+	pthread_mutex_lock(&fs->copy_lock);
+	n->copying = 0;
+	pthread_cond_broadcast(&fs->copy_cond);
+	pthread_mutex_unlock(&fs->copy_lock);
+	if (err)
+		vn_debug("copy-up of nodeid %llu failed: %s",
+			 (unsigned long long)n->nodeid, strerror(-err));
+	return err;
+}
