@@ -103,10 +103,10 @@ int vn_parse_idmap(const char *value, struct vn_idmap *map, int max)
 		    m.outer + (uint64_t)m.len > (uint64_t)UINT32_MAX + 1)
 			return -1;
 		map[n++] = m;
-		if (*s == ':' || *s == ',')
-			s++;
-		else if (*s)
-			return -1;
+		if (*s != ':' && *s != ',')
+			return *s ? -1 : n;
+		if (!*++s)
+			return -1; /* a separator with nothing after it */
 	}
 	return n;
 }
