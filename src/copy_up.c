@@ -65,8 +65,7 @@ static void origin_set(struct vn_fs *fs, const char *path, uint64_t ino)
 
 bool vn_private_xattr(struct vn_fs *fs, const char *name)
 {
-	return strncmp(name, fs->xprefix, strlen(fs->xprefix)) == 0 ||
-	       strncmp(name, "trusted.overlay.", 16) == 0;
+	return strncmp(name, fs->xprefix, strlen(fs->xprefix)) == 0;
 }
 
 /* Copy every xattr but overlay's own from src to dst (magic link paths,

@@ -141,7 +141,14 @@ void vn_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		 mode_t mode, dev_t rdev)
 {
 	struct vn_make m = { .mode = mode, .rdev = rdev };
+	struct stat st = { .st_mode = mode, .st_rdev = rdev };
 
+	/* It would read back as a whiteout; the kernel's overlayfs refuses
+	 * it the same way. */
+	if (vn_fs(req)->overlay && vn_wh_is_dev(&st)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	make_entry(req, parent, name, &m);
 }
 

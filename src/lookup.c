@@ -269,6 +269,16 @@ static uint64_t present_ino(struct vn_fs *fs, int layer, int fd,
 	return vn_layer_ino(fs, layer, st->st_ino);
 }
 
+/* A key part for one name of an object: never 0. */
+static uint64_t name_alias(struct vn_node *dir, const char *name)
+{
+	uint64_t h = dir->nodeid * 0x9e3779b97f4a7c15ULL;
+
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 0x100000001b3ULL;
+	return h | 1;
+}
+
 int vn_entry_from_found(struct vn_fs *fs, struct vn_node *dir,
 			const char *name, struct vn_found *f,
 			struct fuse_entry_param *e)
@@ -284,6 +294,11 @@ int vn_entry_from_found(struct vn_fs *fs, struct vn_node *dir,
 	key.ino = f->st.st_ino;
 	key.type = f->st.st_mode;
 	key.layer = f->layer;
+	/* Lower hard links are separate files on an overlay: copying one up
+	 * leaves the others as they were (as the kernel's without index). */
+	if (fs->overlay && !vn_layer_is_upper(fs, f->layer) &&
+	    !S_ISDIR(f->st.st_mode) && f->st.st_nlink > 1)
+		key.alias = name_alias(dir, name);
 	key.handle = vn_get_handle(fs, fd, &key.mount_id);
 	if (!key.handle)
 		key.birth = vn_birth(fd);

@@ -169,12 +169,13 @@ static void hash_grow(struct vn_table *t)
 	free(old);
 }
 
-static struct vn_node *hash_find(struct vn_table *t, dev_t dev, ino_t ino)
+static struct vn_node *hash_find(struct vn_table *t, dev_t dev, ino_t ino,
+				 uint64_t alias)
 {
 	struct vn_node *n = t->buckets[hash_key(t->nbuckets, dev, ino)];
 
 	for (; n; n = n->hnext)
-		if (n->ino == ino && n->dev == dev)
+		if (n->ino == ino && n->dev == dev && n->alias == alias)
 			return n;
 	return NULL;
 }
@@ -404,6 +405,7 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 	n->birth = key->birth;
 	n->layer = key->layer;
 	n->rino = key->rino;
+	n->alias = key->alias;
 	n->fd = -1;
 	if (slot_alloc(t, n) < 0 || set_parent(t, n, parent, name, NULL) < 0) {
 		if (n->nodeid) {
@@ -433,7 +435,7 @@ struct vn_node *vn_table_enter(struct vn_table *t, struct vn_node *parent,
 	struct vn_node *n;
 
 	pthread_mutex_lock(&t->lock);
-	n = hash_find(t, key->dev, key->ino);
+	n = hash_find(t, key->dev, key->ino, key->alias);
 	if (n && (n->type != (key->type & S_IFMT) ||
 		  !same_handle(n->handle, key->handle) ||
 		  !same_birth(n->birth, key->birth))) {
@@ -526,6 +528,7 @@ int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
 		hash_remove(t, n);
 	n->dev = key->dev;
 	n->ino = key->ino;
+	n->alias = key->alias;
 	n->layer = key->layer;
 	n->handle = key->handle;
 	n->mount_id = key->mount_id;
@@ -627,7 +630,7 @@ int vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
 	int err = 0;
 
 	pthread_mutex_lock(&t->lock);
-	n = hash_find(t, dev, ino);
+	n = hash_find(t, dev, ino, 0);
 	if (n && n->nodeid != VN_ROOT_ID && n != parent)
 		err = set_parent(t, n, parent, name, &g);
 	pthread_mutex_unlock(&t->lock);
@@ -640,7 +643,7 @@ void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino)
 	struct vn_node *n;
 
 	pthread_mutex_lock(&t->lock);
-	n = hash_find(t, dev, ino);
+	n = hash_find(t, dev, ino, 0);
 	if (n && n->nodeid != VN_ROOT_ID)
 		hash_remove(t, n);
 	pthread_mutex_unlock(&t->lock);

@@ -35,6 +35,8 @@ struct vn_node {
 	 * with vn_table_real() unless the mount has a single layer. */
 	dev_t dev;		     /* table: key */
 	ino_t ino;		     /* table: key */
+	uint64_t alias;		     /* table: key; non-zero to keep names of
+				      * one object apart (lower hard links) */
 	int layer;		     /* table */
 	struct file_handle *handle;  /* table, may be NULL */
 	int mount_id;		     /* table, with handle */
@@ -97,6 +99,7 @@ struct vn_entry_key {
 	int mount_id;
 	uint64_t birth;		/* 0 if unknown */
 	int layer;		/* layer of the object */
+	uint64_t alias;		/* see vn_node */
 	uint64_t rino;		/* st_ino to present for a new node */
 	struct vn_real *lower;	/* directories beneath, owned (malloc) */
 	int nlower;

@@ -158,6 +158,32 @@ static int take_nonopt(struct vn_opts *o, const char *arg)
 	return *slot ? 0 : -1;
 }
 
+/* The -o options libfuse 3.14 takes, for the kernel or itself. Any other
+ * is refused here, with veneerfs' own message. */
+static bool libfuse_option(const char *arg)
+{
+	static const char *const exact[] = {
+		"suid", "nosuid", "dev", "nodev", "exec", "noexec", "async",
+		"sync", "dirsync", "atime", "noatime", "relatime",
+		"norelatime", "strictatime", "nostrictatime", "lazytime",
+		"nolazytime", "allow_root", "auto_unmount", "blkdev", NULL
+	};
+	static const char *const prefix[] = {
+		"fsname=", "subtype=", "max_read=", "blksize=", "context=",
+		"fscontext=", "defcontext=", "rootcontext=", "user=", "x-",
+		NULL
+	};
+	int i;
+
+	for (i = 0; exact[i]; i++)
+		if (strcmp(arg, exact[i]) == 0)
+			return true;
+	for (i = 0; prefix[i]; i++)
+		if (strncmp(arg, prefix[i], strlen(prefix[i])) == 0)
+			return true;
+	return false;
+}
+
 /* fuse_opt callback: returns 0 to drop arg, 1 to keep it for libfuse, -1 on
  * error. */
 static int opt_proc(void *data, const char *arg, int key,
@@ -169,11 +195,11 @@ static int opt_proc(void *data, const char *arg, int key,
 	case FUSE_OPT_KEY_NONOPT:
 		return take_nonopt(o, arg);
 	case FUSE_OPT_KEY_OPT:
-		if (arg[0] == '-') {
+		if (arg[0] == '-' || !libfuse_option(arg)) {
 			vn_opts_bad(o, "unknown option '%s'", arg);
 			return -1;
 		}
-		return 1; /* a -o option for libfuse to judge */
+		return 1; /* a mount option for libfuse and the kernel */
 	case KEY_HELP:
 		o->show_help = 1;
 		return 0;

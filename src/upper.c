@@ -271,6 +271,9 @@ int vn_upper_rename(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 	enum vn_wh wh;
 	int err;
 
+	/* Whiteouts are the overlay's to make, as on the kernel's. */
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
 	err = vn_child_get(fs, dir, dirfd, name, &src);
 	if (err)
 		return err;
@@ -321,10 +324,12 @@ int vn_upper_rename(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 	if (flags & RENAME_EXCHANGE) {
 		if (renameat2(dirfd, name, newdirfd, newname, RENAME_EXCHANGE))
 			err = -errno;
-		/* Each directory now stands where lower ones may be. */
-		if (!err && src_dir && lower_has(fs, newdir, newname))
+		/* A directory moved into a merged one is made opaque, lest
+		 * a lower directory of its new name merge into it. */
+		if (!err && src_dir && vn_node_merged(fs, newdir))
 			make_opaque(fs, newdirfd, newname);
-		if (!err && dst && dst->type == S_IFDIR && old_lower)
+		if (!err && dst && dst->type == S_IFDIR &&
+		    vn_node_merged(fs, dir))
 			make_opaque(fs, dirfd, name);
 		goto out;
 	}
@@ -355,7 +360,8 @@ int vn_upper_rename(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 		err = vn_wh_make(fs, dirfd, name);
 	if (!err && wh == VN_WH_FILE)
 		err = vn_wh_remove(newdirfd, newname, wh);
-	if (!err && src_dir && (dst_lower || wh != VN_WH_NONE))
+	if (!err && src_dir &&
+	    (dst_lower || wh != VN_WH_NONE || vn_node_merged(fs, newdir)))
 		err = make_opaque(fs, newdirfd, newname);
 out:
 	vn_node_put(fs, dst);

@@ -90,10 +90,12 @@ static int do_xattr(fuse_req_t req, fuse_ino_t ino, struct vn_xattr_req *x)
 
 	if (fs->opts->noxattr)
 		return -ENOSYS; /* the kernel stops asking */
-	if (x->name && fs->overlay &&
-	    (vn_private_xattr(fs, x->name) ||
-	     (fs->opts->noacl && strncmp(x->name, "system.posix_acl_", 17) == 0)))
-		return -EOPNOTSUPP; /* overlay's own, as the kernel's says */
+	if (x->name && fs->overlay && fs->opts->noacl &&
+	    strncmp(x->name, "system.posix_acl_", 17) == 0)
+		return -EOPNOTSUPP;
+	/* Overlay's own: not there, as far as the mount shows. */
+	if (x->name && fs->overlay && vn_private_xattr(fs, x->name))
+		return x->op == X_SET ? -EPERM : -ENODATA;
 	n = vn_node_get(fs, ino);
 	if (!n)
 		return -ESTALE;
