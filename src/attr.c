@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "creds.h"
@@ -30,14 +32,61 @@ gid_t vn_gid_to_disk(struct vn_fs *fs, gid_t gid)
 	return vn_idmap_out(fs->opts->gidmap, fs->opts->ngidmap, gid);
 }
 
-void vn_present(struct vn_fs *fs, struct vn_node *n, struct stat *st)
+/* xattr_permissions=: owner and mode kept in an xattr, as
+ * "UID:GID:MODE[:TYPE]" (MODE in octal), where a rootless daemon cannot
+ * store them on the file itself. */
+static const char *override_name(struct vn_fs *fs)
+{
+	switch (fs->opts->xattr_permissions) {
+	case 1:
+		return "security.fuseoverlayfs.override_stat";
+	case 2:
+		return "user.containers.override_stat";
+	default:
+		return NULL;
+	}
+}
+
+bool vn_override_xattr(struct vn_fs *fs, const char *name)
+{
+	const char *o = override_name(fs);
+
+	return o && strcmp(name, o) == 0;
+}
+
+/* Read the override of the object open as fd: 0, or -errno. */
+static int override_get(struct vn_fs *fs, int fd, unsigned int *uid,
+			unsigned int *gid, unsigned int *mode)
+{
+	char path[32], val[64];
+	ssize_t len;
+
+	vn_proc_path(fd, path, sizeof(path));
+	len = getxattr(path, override_name(fs), val, sizeof(val) - 1);
+	if (len < 0)
+		return -errno;
+	val[len] = '\0';
+	if (sscanf(val, "%u:%u:%o", uid, gid, mode) != 3)
+		return -EINVAL;
+	return 0;
+}
+
+void vn_present(struct vn_fs *fs, struct vn_node *n, int fd, struct stat *st)
 {
 	const struct vn_opts *o = fs->opts;
+	unsigned int uid, gid, mode;
 	int layers[2];
 
 	st->st_ino = n->rino;
 	if (!fs->overlay)
 		return;
+	if (override_name(fs) &&
+	    (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) &&
+	    override_get(fs, fd, &uid, &gid, &mode) == 0) {
+		st->st_uid = uid;
+		st->st_gid = gid;
+		st->st_mode = (st->st_mode & S_IFMT) | (mode & 07777);
+	}
 	/* The kernel's overlayfs reports one link for a merged directory:
 	 * counting its entries would mean reading every layer. */
 	if (S_ISDIR(st->st_mode) &&
@@ -66,7 +115,7 @@ void vn_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	err = do_getattr(fd, &st);
 	if (!err)
-		vn_present(fs, n, &st);
+		vn_present(fs, n, fd, &st);
 	vn_node_put(fs, n);
 out:
 	if (err)
@@ -82,6 +131,7 @@ struct vn_setattr {
 	int fh;			/* open file handle, or -1 */
 	const struct stat *attr;
 	int valid;
+	mode_t type;		/* the object's S_IFMT bits */
 };
 
 static int set_mode(struct vn_setattr *s)
@@ -160,13 +210,47 @@ static int set_times(struct vn_setattr *s)
 	return err < 0 ? -errno : 0;
 }
 
+/* CHMOD/CHOWN with xattr_permissions: change the override, starting from
+ * the current one or the real attributes. */
+static int override_set(struct vn_setattr *s)
+{
+	unsigned int uid, gid, mode;
+	char path[32], val[64];
+	struct stat st;
+
+	if (do_getattr(s->fd, &st) < 0)
+		return -errno;
+	if (override_get(s->fs, s->fd, &uid, &gid, &mode) < 0) {
+		uid = st.st_uid;
+		gid = st.st_gid;
+		mode = st.st_mode & 07777;
+	}
+	if (s->valid & FUSE_SET_ATTR_UID)
+		uid = vn_uid_to_disk(s->fs, s->attr->st_uid);
+	if (s->valid & FUSE_SET_ATTR_GID)
+		gid = vn_gid_to_disk(s->fs, s->attr->st_gid);
+	if (s->valid & FUSE_SET_ATTR_MODE)
+		mode = s->attr->st_mode & 07777;
+	snprintf(val, sizeof(val), "%u:%u:%o", uid, gid, mode);
+	vn_proc_path(s->fd, path, sizeof(path));
+	return setxattr(path, override_name(s->fs), val, strlen(val), 0) < 0
+		       ? -errno
+		       : 0;
+}
+
 static int do_setattr(struct vn_setattr *s, struct stat *out)
 {
+	const int ids = FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID;
 	int err = 0;
 
-	if (s->valid & FUSE_SET_ATTR_MODE)
+	if (override_name(s->fs) && (s->valid & (FUSE_SET_ATTR_MODE | ids)) &&
+	    (S_ISREG(s->type) || S_ISDIR(s->type))) {
+		err = override_set(s);
+		s->valid &= ~(FUSE_SET_ATTR_MODE | ids);
+	}
+	if (!err && (s->valid & FUSE_SET_ATTR_MODE))
 		err = set_mode(s);
-	if (!err && (s->valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+	if (!err && (s->valid & ids))
 		err = set_owner(s);
 	if (!err && (s->valid & FUSE_SET_ATTR_SIZE))
 		err = set_size(s);
@@ -223,6 +307,7 @@ void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	 * an overlay it may still be open on the lower object, which must
 	 * not change: only a writable one (already upper) is used. */
 	s.fh = fi && n->type == S_IFREG ? (int)fi->fh : -1;
+	s.type = n->type;
 	if (s.fh >= 0 && fs->overlay &&
 	    (fcntl(s.fh, F_GETFL) & O_ACCMODE) == O_RDONLY)
 		s.fh = -1;
@@ -237,7 +322,7 @@ void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		vn_creds_leave(&c);
 	}
 	if (!err)
-		vn_present(fs, n, &st);
+		vn_present(fs, n, s.fd, &st);
 out_put:
 	vn_node_put(fs, n);
 out:

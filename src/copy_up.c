@@ -68,6 +68,12 @@ bool vn_private_xattr(struct vn_fs *fs, const char *name)
 	return strncmp(name, fs->xprefix, strlen(fs->xprefix)) == 0;
 }
 
+/* Shown on the mount? Overlay's own and the owner override are not. */
+bool vn_hidden_xattr(struct vn_fs *fs, const char *name)
+{
+	return vn_private_xattr(fs, name) || vn_override_xattr(fs, name);
+}
+
 /* Copy every xattr but overlay's own from src to dst (magic link paths,
  * which reach a symlink itself). */
 static int copy_xattrs(struct vn_fs *fs, const char *src, const char *dst)

@@ -319,10 +319,10 @@ int vn_entry_from_found(struct vn_fs *fs, struct vn_node *dir,
 		return -ENOMEM;
 	}
 	/* The fd is likely needed next (open, getattr): cache it. */
-	vn_table_set_fd(&fs->table, n, fd, &g);
+	fd = vn_table_set_fd(&fs->table, n, fd, &g);
 	vn_garbage_release(&g);
 	e->ino = n->nodeid;
-	vn_present(fs, n, &e->attr);
+	vn_present(fs, n, fd, &e->attr);
 	fill_timeouts(fs, e);
 	vn_node_put(fs, n);
 	return 0;

@@ -456,6 +456,7 @@ void vn_opts_help(const char *progname)
 	       "    -o static_nlink        directories report 1 link\n"
 	       "    -o xattr_permissions=0|1|2\n"
 	       "                           owner and mode kept in an xattr\n"
+	       "                           (1: security.*, 2: user.containers.*)\n"
 	       "    -o redirect_dir=off, context=...  accepted\n\n"
 	       "common mount options (passed to the kernel):\n"
 	       "    -o ro, rw, allow_other, allow_root, auto_unmount,\n"

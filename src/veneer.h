@@ -182,6 +182,8 @@ bool vn_node_is_upper(struct vn_fs *fs, struct vn_node *n);
 int vn_origin_get(struct vn_fs *fs, int fd, uint64_t *ino);
 /* Is name one of overlay's own xattrs, never shown or copied? */
 bool vn_private_xattr(struct vn_fs *fs, const char *name);
+/* Is name hidden on the mount (private, or the xattr_permissions one)? */
+bool vn_hidden_xattr(struct vn_fs *fs, const char *name);
 /* A fresh name for a temporary in the work directory. */
 void vn_temp_name(struct vn_fs *fs, char *buf, size_t size);
 
@@ -213,9 +215,12 @@ int vn_merged_empty(struct vn_fs *fs, struct vn_node *n);
 bool vn_node_merged(struct vn_fs *fs, struct vn_node *n);
 
 /* attr.c */
-/* Turn the real attributes of n's object into those the mount shows:
- * inode number, directory link count, owner (squash, id maps). */
-void vn_present(struct vn_fs *fs, struct vn_node *n, struct stat *st);
+/* Turn the real attributes of n's object (open as fd) into those the
+ * mount shows: inode number, directory link count, owner and mode (the
+ * xattr_permissions override, squash, id maps). */
+void vn_present(struct vn_fs *fs, struct vn_node *n, int fd, struct stat *st);
+/* Is name the xattr that xattr_permissions= keeps owner and mode in? */
+bool vn_override_xattr(struct vn_fs *fs, const char *name);
 /* Map an id given on the mount to the id stored on disk. */
 uid_t vn_uid_to_disk(struct vn_fs *fs, uid_t uid);
 gid_t vn_gid_to_disk(struct vn_fs *fs, gid_t gid);

@@ -66,7 +66,7 @@ static int hide_private(struct vn_fs *fs, fuse_req_t req, const char *path,
 	for (p = out = list; p < list + len; p += strlen(p) + 1) {
 		size_t l = strlen(p) + 1;
 
-		if (vn_private_xattr(fs, p) ||
+		if (vn_hidden_xattr(fs, p) ||
 		    (!trusted_ok && strncmp(p, "trusted.", 8) == 0) ||
 		    (fs->opts->noacl &&
 		     strncmp(p, "system.posix_acl_", 17) == 0))
@@ -94,7 +94,7 @@ static int do_xattr(fuse_req_t req, fuse_ino_t ino, struct vn_xattr_req *x)
 	    strncmp(x->name, "system.posix_acl_", 17) == 0)
 		return -EOPNOTSUPP;
 	/* Overlay's own: not there, as far as the mount shows. */
-	if (x->name && fs->overlay && vn_private_xattr(fs, x->name))
+	if (x->name && fs->overlay && vn_hidden_xattr(fs, x->name))
 		return x->op == X_SET ? -EPERM : -ENODATA;
 	n = vn_node_get(fs, ino);
 	if (!n)
