@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,8 @@ static int take_piece(struct vn_opts *o, const char *piece)
 		o->overlay = 1;
 		return 1;
 	}
+	if (raw_value(piece, "context="))
+		return 1; /* a label means nothing on a FUSE mount */
 	if ((v = raw_value(piece, "upperdir=")))
 		return set_string(&o->upperdir, v) < 0 ? -1 : 1;
 	if ((v = raw_value(piece, "workdir=")))
@@ -210,9 +213,14 @@ static char *filter_list(struct vn_opts *o, const char *list)
 		goto fail;
 	while (!err) {
 		char *d = piece;
+		bool quoted = false;
 		int taken;
 
-		while (*s && *s != ',') {
+		/* A double-quoted value keeps its commas (SELinux contexts:
+		 * context="u:r:t:s0:c1,c2"). */
+		while (*s && (quoted || *s != ',')) {
+			if (*s == '"')
+				quoted = !quoted;
 			if (*s == '\\' && s[1])
 				*d++ = *s++;
 			*d++ = *s++;

@@ -111,6 +111,9 @@ static void test_raw_opts(void)
 	const char *a4[] = { "veneerfs", "-o", "uidmapping=x", "/m" };
 	const char *a5[] = { "veneerfs", "-o", "fsname=a\\,b", "--",
 			     "-o", "lowerdir=/x" };
+	const char *a6[] = { "veneerfs", "-o",
+			     "lowerdir=/l,context=\"u:r:t:s0:c1,c2\",nodev",
+			     "/m" };
 	struct vn_opts o;
 
 	filter(a1, 4, &o, "-o allow_other,ro /m", 0);
@@ -138,6 +141,11 @@ static void test_raw_opts(void)
 	/* Other options keep their escapes; "--" ends option parsing. */
 	filter(a5, 6, &o, "-o fsname=a\\,b -- -o lowerdir=/x", 0);
 	CHECK(!o.overlay);
+	vn_opts_free(&o);
+
+	/* A quoted context keeps its comma, and is dropped whole. */
+	filter(a6, 4, &o, "-o nodev /m", 0);
+	CHECK(o.overlay && o.nlowers == 1);
 	vn_opts_free(&o);
 }
 
