@@ -205,74 +205,57 @@ static int add_merged(fuse_req_t req, struct vn_dir *d, off_t off, char *buf,
 	return (int)used;
 }
 
-static void do_readdir_merged(fuse_req_t req, size_t size, off_t off,
-			      struct fuse_file_info *fi, bool plus)
+/* Fill buf from the merged snapshot. Returns the bytes used; *err is set
+ * on an error. */
+static size_t fill_merged(fuse_req_t req, struct vn_dir *d, off_t off,
+			  char *buf, size_t size, bool plus, int *err)
 {
-	struct vn_dir *d = get_dir(fi);
-	char *buf = calloc(1, size ? size : 1), *p = buf;
 	size_t rem = size;
-	int err = 0, used;
+	int used;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	pthread_mutex_lock(&d->lock);
 	if (off == 0 || !d->listed) {
 		/* From the start (rewinddir too): a fresh snapshot. */
 		vn_list_free(&d->list);
 		d->listed = false;
-		err = vn_list_build(vn_fs(req), d->node, &d->list);
-		d->listed = !err;
+		*err = vn_list_build(vn_fs(req), d->node, &d->list);
+		d->listed = !*err;
 	}
 	for (off = off ? off : 1;
-	     !err && off < (off_t)(d->list.count + VN_FIRST_ENTRY); off++) {
-		used = add_merged(req, d, off, p, rem, plus);
+	     !*err && off < (off_t)(d->list.count + VN_FIRST_ENTRY); off++) {
+		used = add_merged(req, d, off, buf + (size - rem), rem, plus);
 		if (used == -ENOENT)
 			continue; /* removed since the snapshot */
 		if (used < 0)
-			err = used;
+			*err = used;
 		if (used <= 0)
 			break;
-		p += used;
 		rem -= (size_t)used;
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (err && p == buf)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, buf, (size_t)(p - buf));
-	free(buf);
+	return size - rem;
 }
 
-static void do_readdir(fuse_req_t req, size_t size, off_t off,
-		       struct fuse_file_info *fi, bool plus)
+/* Fill buf from the directory stream of a passthrough mount. */
+static size_t fill_stream(fuse_req_t req, struct vn_dir *d, off_t off,
+			  char *buf, size_t size, bool plus, int *err)
 {
-	struct vn_dir *d = get_dir(fi);
-	char *buf = calloc(1, size ? size : 1), *p = buf;
 	size_t rem = size;
-	int err = 0, used;
+	int used;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	if (vn_fs(req)->overlay) {
-		free(buf);
-		do_readdir_merged(req, size, off, fi, plus);
-		return;
-	}
 	if (off != d->offset) {
 		seekdir(d->dp, off);
 		d->entry = NULL;
 		d->offset = off;
 	}
 	for (;;) {
+		char *p = buf + (size - rem);
+
 		if (!d->entry) {
 			errno = 0;
 			d->entry = readdir(d->dp);
 			if (!d->entry) {
-				err = -errno;
+				*err = -errno;
 				break;
 			}
 		}
@@ -280,21 +263,39 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		if (used == -ENOENT) {
 			used = 0; /* removed since it was read: skip it */
 		} else if (used < 0) {
-			err = used;
+			*err = used;
 			break;
 		} else if (used == 0) {
 			break; /* full: this entry goes first next time */
 		}
-		p += used;
 		rem -= (size_t)used;
 		d->offset = d->entry->d_off;
 		d->entry = NULL;
 	}
+	return size - rem;
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct vn_dir *d = get_dir(fi);
+	char *buf = calloc(1, size ? size : 1);
+	size_t len;
+	int err = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (vn_fs(req)->overlay)
+		len = fill_merged(req, d, off, buf, size, plus, &err);
+	else
+		len = fill_stream(req, d, off, buf, size, plus, &err);
 	/* An error counts only if nothing could be returned. */
-	if (err && p == buf)
+	if (err && len == 0)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_buf(req, buf, (size_t)(p - buf));
+		fuse_reply_buf(req, buf, len);
 	free(buf);
 }
 
