@@ -367,7 +367,9 @@ void vn_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	err = vn_node_get_fd(fs, ino, &n, &fd);
 	if (err)
 		goto out;
-	if (fstatvfs(fd, &sv) < 0)
+	/* An overlay reports its top layer's filesystem, as the kernel's
+	 * does: that is where new data goes. */
+	if (fstatvfs(fs->overlay ? fs->layers[0].fd : fd, &sv) < 0)
 		err = -errno;
 	vn_node_put(fs, n);
 out:

@@ -120,7 +120,7 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -nfd);
 	} else {
 		fi->fh = (uint64_t)nfd;
-		if (fs->overlay && !vn_node_is_upper(fs, n))
+		if (fs->overlay && fs->writable && !vn_node_is_upper(fs, n))
 			fi->fh |= VN_FH_LOWER;
 		set_cache_flags(fs, fi);
 		reply_opened(req, fs, n, fi, NULL);
