@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "veneer.h"
+#include "whiteout.h"
 
 #define VN_ORIGIN_NAME "vn.ino"
 #define VN_COPY_CHUNK (1 << 20)
@@ -311,15 +312,18 @@ static int copy_up_one(struct vn_fs *fs, struct vn_node *n, bool data)
 	if (err) {
 		unlinkat(fs->work_fd, tmp, S_ISDIR(st.st_mode) ? AT_REMOVEDIR
 							      : 0);
-		goto out_put;
+		/* Another node for the same name (a lookup that raced with
+		 * an earlier copy-up) got there first: take its copy. */
+		if (err != -EEXIST)
+			goto out_put;
 	}
 	fd = vn_openat(fs, pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0) {
 		err = fd;
 		goto out_put;
 	}
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
+	err = fstat(fd, &st) < 0 ? -errno : vn_wh_is_dev(&st) ? -ENOENT : 0;
+	if (err) {
 		close(fd);
 		goto out_put;
 	}

@@ -302,6 +302,7 @@ struct vn_node *vn_table_set_root(struct vn_table *t,
 	key->nlower = 0;
 	n->type = S_IFDIR;
 	n->fd = fd;
+	n->old_fd = -1;
 	n->pinned = 1;
 	n->mount_id = -1;
 	t->nfds++;
@@ -332,6 +333,11 @@ void vn_table_put(struct vn_table *t, struct vn_node *n, struct vn_garbage *g)
 		return;
 	pthread_mutex_lock(&t->lock);
 	n->nuse--;
+	if (!n->nuse && n->old_fd >= 0) {
+		garbage_fd(g, n->old_fd);
+		t->nfds--;
+		n->old_fd = -1;
+	}
 	node_idle_check(t, n);
 	lru_evict(t, g);
 	node_maybe_free(t, n, g);
@@ -407,6 +413,7 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 	n->rino = key->rino;
 	n->alias = key->alias;
 	n->fd = -1;
+	n->old_fd = -1;
 	if (slot_alloc(t, n) < 0 || set_parent(t, n, parent, name, NULL) < 0) {
 		if (n->nodeid) {
 			uint32_t idx = (uint32_t)n->nodeid;
@@ -535,10 +542,14 @@ int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
 	n->birth = key->birth;
 	key->handle = NULL;
 	hash_insert(t, n);
+	/* The caller holds a use reference: the old fd goes when the last
+	 * one is dropped (vn_table_put), not under a request using it. */
 	if (n->fd >= 0) {
-		garbage_fd(g, n->fd);
-		t->nfds--;
-		n->fd = -1;
+		if (n->old_fd >= 0) {
+			garbage_fd(g, n->old_fd);
+			t->nfds--;
+		}
+		n->old_fd = n->fd;
 	}
 	n->fd = fd;
 	t->nfds++;
@@ -686,6 +697,8 @@ size_t vn_table_destroy(struct vn_table *t)
 			continue;
 		if (n->fd >= 0)
 			close(n->fd);
+		if (n->old_fd >= 0)
+			close(n->old_fd);
 		node_release(n);
 	}
 	free(t->slots);

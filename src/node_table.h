@@ -59,6 +59,9 @@ struct vn_node {
 	int copying;		     /* a copy-up is under way (the fs's
 				      * copy lock, copy_up.c) */
 	int fd;			     /* table: cached O_PATH fd, or -1 */
+	int old_fd;		     /* table: the fd a copy-up replaced, kept
+				      * open while the node is in use (other
+				      * requests may still be using it) */
 	int pinned;		     /* table: fd never evicted (the root) */
 	struct vn_node *lru_prev;    /* table: on the LRU while fd is */
 	struct vn_node *lru_next;    /*   cached and nuse == nopen == 0 */

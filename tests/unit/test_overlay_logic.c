@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -186,7 +187,7 @@ static void test_copied_up(void)
 	struct vn_table t;
 	struct vn_node *r, *n, *again;
 	struct vn_real real;
-	int layers[4], fd;
+	int layers[4], fd, old;
 
 	CHECK(vn_table_init(&t, 8) == 0);
 	r = vn_table_set_root(&t, &root, dup(0));
@@ -194,10 +195,14 @@ static void test_copied_up(void)
 	CHECK(n && n->layer == 1 && n->rino == 77);
 	CHECK(vn_table_layers(&t, n, layers, 4) == 1 && layers[0] == 1);
 
+	old = dup(0);
+	CHECK(vn_table_set_fd(&t, n, old, &g) == old);
 	fd = dup(0);
 	CHECK(vn_table_copied_up(&t, n, &up, fd, &g) == 0);
 	vn_garbage_release(&g);
 	CHECK(vn_table_fd(&t, n) == fd);
+	/* Requests still using the old fd keep it until the node is idle. */
+	CHECK(fcntl(old, F_GETFD) >= 0);
 	CHECK(vn_table_real(&t, n, -1, &real) == 0 && real.layer == 0 &&
 	      real.dev == 1 && real.ino == 500);
 	CHECK(n->rino == 77);
@@ -215,8 +220,10 @@ static void test_copied_up(void)
 	CHECK(again == n);
 	vn_table_forget(&t, n->nodeid, 2, &g);
 	vn_table_put(&t, n, &g);
+	CHECK(n->old_fd == old);
 	vn_table_put(&t, n, &g);
 	vn_garbage_release(&g);
+	CHECK(fcntl(old, F_GETFD) < 0);
 	CHECK(vn_table_count(&t) == 1);
 	vn_table_destroy(&t);
 }
