@@ -420,3 +420,53 @@ wait_in_openat() {
 	wait "$OV_LPID"
 	OV_LPID= OV_OPID=
 }
+
+@test "copy-up: a daemon killed during copy-ups leaves no partial file" {
+	ov_veneerfs_only "killing the daemon"
+	local up=$WORK/u2 wk=$WORK/w2 m=$WORK/m2 f n=0 want
+	mkdir -p "$up" "$wk" "$m" "$L1/d"
+	for f in $(seq 1 60); do
+		head -c 2M /dev/urandom >"$L1/d/f$f"
+	done
+	"$VENEERFS" -f -o "lowerdir=$L1,upperdir=$up,workdir=$wk" "$m" \
+		2>"$WORK/over.log" &
+	OV_OPID=$!
+	vn_wait_mount "$m"
+	(for f in $(seq 1 60); do echo x >>"$m/d/f$f" || exit 0; done) &
+	local writer=$!
+	# Kill it once copy-ups are under way; where it stops does not
+	# matter, the invariant below holds at every point.
+	for f in $(seq 1 200); do
+		[ -e "$up/d/f1" ] && break
+		sleep 0.05
+	done
+	kill -KILL "$OV_OPID"
+	wait "$OV_OPID" || true
+	OV_OPID=
+	wait "$writer" || true
+	umount -l "$m"
+	# Each file in the upper layer is the whole lower file, with or
+	# without the appended line.
+	for f in "$up"/d/f*; do
+		n=$((n + 1))
+		want=$L1/d/${f##*/}
+		cmp -s "$f" "$want" ||
+			cmp -s "$f" <(cat "$want" - <<<x) ||
+			{ echo "partial copy-up: $f" >&2; return 1; }
+	done
+	[ "$n" -ge 1 ]
+	# Mounted again, the work dir's leftovers are cleared and every file
+	# reads whole.
+	"$VENEERFS" -f -o "lowerdir=$L1,upperdir=$up,workdir=$wk" "$m" \
+		2>>"$WORK/over.log" &
+	OV_OPID=$!
+	vn_wait_mount "$m"
+	[ -z "$(ls -A "$wk/work")" ]
+	for f in $(seq 1 60); do
+		cmp -s "$m/d/f$f" "$L1/d/f$f" ||
+			cmp -s "$m/d/f$f" <(cat "$L1/d/f$f" - <<<x)
+	done
+	fusermount3 -u "$m"
+	wait "$OV_OPID"
+	OV_OPID=
+}
