@@ -166,7 +166,8 @@ static void probe_upper(struct vn_fs *fs, const struct vn_opts *o)
 	int fd;
 
 	snprintf(name, sizeof(name), "#probe.%d", (int)getpid());
-	fs->wh_dev = mknodat(fs->work_fd, name, S_IFCHR, 0) == 0;
+	fs->wh_dev = !o->wh_files &&
+		     mknodat(fs->work_fd, name, S_IFCHR, 0) == 0;
 	if (fs->wh_dev)
 		unlinkat(fs->work_fd, name, 0);
 	if (o->userxattr || in_user_namespace()) {

@@ -37,6 +37,7 @@ enum {
 	KEY_FSYNC,
 	KEY_XATTR_PERMS,
 	KEY_REDIRECT_DIR,
+	KEY_WHITEOUT,
 	KEY_IGNORED,
 };
 
@@ -76,6 +77,7 @@ static const struct fuse_opt vn_opt_spec[] = {
 	FUSE_OPT_KEY("fsync=", KEY_FSYNC),
 	FUSE_OPT_KEY("xattr_permissions=", KEY_XATTR_PERMS),
 	FUSE_OPT_KEY("redirect_dir=", KEY_REDIRECT_DIR),
+	FUSE_OPT_KEY("whiteout=", KEY_WHITEOUT),
 	FUSE_OPT_KEY("context=", KEY_IGNORED),
 	FUSE_OPT_END
 };
@@ -257,6 +259,17 @@ static int opt_proc(void *data, const char *arg, int key,
 		if (strcmp(arg, "redirect_dir=off") != 0) {
 			vn_opts_bad(o, "'%s' is not supported: only redirect_dir=off",
 				arg);
+			return -1;
+		}
+		return 0;
+	case KEY_WHITEOUT:
+		if (strcmp(arg, "whiteout=files") == 0)
+			o->wh_files = 1;
+		else if (strcmp(arg, "whiteout=devices") == 0)
+			o->wh_files = 0;
+		else {
+			vn_opts_bad(o, "bad value in '%s': expected devices or "
+				       "files", arg);
 			return -1;
 		}
 		return 0;
@@ -454,6 +467,9 @@ void vn_opts_help(const char *progname)
 	       "    -o volatile, fsync=0   never sync the upper layer\n"
 	       "    -o noacl               no POSIX ACLs\n"
 	       "    -o static_nlink        directories report 1 link\n"
+	       "    -o whiteout=devices|files\n"
+	       "                           whiteouts made as 0/0 devices (where\n"
+	       "                           allowed) or as .wh. files\n"
 	       "    -o xattr_permissions=0|1|2\n"
 	       "                           owner and mode kept in an xattr\n"
 	       "                           (1: security.*, 2: user.containers.*)\n"

@@ -58,6 +58,7 @@ struct vn_opts {
 	int noacl;
 	int static_nlink;
 	int xattr_permissions;	/* 0, 1 or 2 */
+	int wh_files;		/* whiteout=files: .wh. files, not devices */
 	char *bad;		/* first error message, if parsing failed */
 };
 

@@ -237,3 +237,30 @@ disk_type() {
 	ov_expect ENOENT stat f
 	ov_diff ov_tree .
 }
+
+@test "whiteout: with whiteout=files, .wh. files do what devices do" {
+	ov_veneerfs_only "a veneerfs option"
+	mkdir -p "$L1/d/sub" "$L2/d/sub" "$L2/gone" "$L2/m/x"
+	echo l1 >"$L1/f"
+	echo l2 >"$L2/d/sub/g"
+	echo l1 >"$L1/d/h"
+	echo l2 >"$L2/mv"
+	echo x >"$L2/m/x/y"
+	ov_mount_both --vo whiteout=files
+	ov_ok sh -c 'rm f d/h && rmdir gone && rm -r m && mkdir m &&
+		touch m/new && echo new >f && mv mv moved &&
+		rm -r d/sub && echo again >d/h'
+	ov_diff ov_tree .
+	ov_diff ls -A . m d
+	ov_unmount_both
+	# veneerfs' upper layer holds .wh. files and no device at all.
+	[ -z "$(find "$VU" -type c)" ]
+	[ -f "$VU/.wh.gone" ] && [ -f "$VU/.wh.mv" ] && [ -f "$VU/d/.wh.sub" ]
+	[ ! -e "$VU/.wh.f" ] && [ ! -e "$VU/d/.wh.h" ] && [ ! -e "$VU/.wh.m" ]
+	[ "$(getfattr --only-values -n trusted.overlay.opaque "$VU/m")" = y ]
+	# Mounted again, each reads the upper layer it wrote as it left it.
+	ov_mount_again
+	ov_diff ov_tree .
+	ov_ok rm moved m/new
+	ov_diff ov_tree .
+}
