@@ -97,7 +97,7 @@ teardown() {
 	for o in squash_to_uid=abc squash_to_uid=-1 squash_to_gid= \
 		uidmapping=0:1000 uidmapping=0:1000:x gidmapping=a:b:c \
 		uidmapping=0:1000:0 xattr_permissions=3 xattr_permissions=x \
-		fsync=2 redirect_dir=bogus; do
+		fsync=2 redirect_dir=bogus whiteout=bogus; do
 		ov_fails_cleanly -f \
 			-o "lowerdir=$L1,upperdir=$U,workdir=$WORK/w,$o" "$VM"
 	done
