@@ -206,7 +206,8 @@ int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
 		name = ".";
 	if (fs->nlayers > 1 || fs->overlay) {
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			return -EINVAL; /* the kernel resolves these itself */
+			return -EINVAL; /* the kernel resolves these itself
+					 * (no export support is offered) */
 		err = vn_walk(fs, req, dir, name, &f);
 		if (err)
 			return err;
