@@ -63,6 +63,16 @@ ov_setup() {
 
 # Skip a test of something only veneerfs does (or where the kernel is known
 # to behave otherwise) when both sides are the kernel.
+# Every overlay_*.bats file sets up and tears down alike; a file that
+# needs more defines its own teardown calling ov_teardown.
+setup() {
+	ov_setup
+}
+
+teardown() {
+	ov_teardown
+}
+
 ov_veneerfs_only() {
 	if [ "${OV_SELF_TEST:-}" = 1 ]; then
 		skip "veneerfs only ($*): not checked by OV_SELF_TEST"

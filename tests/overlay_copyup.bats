@@ -8,10 +8,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
 teardown() {
 	# A lower daemon a test stopped must run again to be unmounted.
 	[ -z "${OV_LPID:-}" ] || kill -CONT "$OV_LPID" 2>/dev/null || true

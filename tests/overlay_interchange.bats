@@ -8,14 +8,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
-teardown() {
-	ov_teardown
-}
-
 make_layers() {
 	local l
 	for l in "$L1" "$L2" "$L3"; do

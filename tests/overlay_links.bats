@@ -7,14 +7,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
-teardown() {
-	ov_teardown
-}
-
 @test "link: a lower file is copied up, then both names share an inode" {
 	echo lower >"$L1/a"
 	chmod 0640 "$L1/a"

@@ -8,14 +8,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
-teardown() {
-	ov_teardown
-}
-
 @test "lookup: the upper layer wins, then the leftmost lower" {
 	echo l3 >"$L3/a"
 	echo l2 >"$L2/a"

@@ -16,10 +16,6 @@ setup() {
 	echo l2 >"$L2/g"
 }
 
-teardown() {
-	ov_teardown
-}
-
 @test "options: lowerdir is needed" {
 	ov_fails_cleanly -f -o "upperdir=$U,workdir=$WORK/w" "$VM"
 	ov_fails_cleanly -f "$VM"

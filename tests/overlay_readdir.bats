@@ -9,14 +9,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
-teardown() {
-	ov_teardown
-}
-
 # Entries of DIR as "name d_type", sorted: d_type must agree, d_ino is
 # checked on each side by `ov_dirents check`.
 names_types() {

@@ -6,14 +6,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
-teardown() {
-	ov_teardown
-}
-
 make_layers() {
 	echo l1 >"$L1/f"
 	echo l2 >"$L2/f"

@@ -8,14 +8,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
-teardown() {
-	ov_teardown
-}
-
 # Files and dirs in every kind of place.
 make_layers() {
 	echo lower >"$L1/lf"

@@ -17,10 +17,6 @@ setup() {
 	unshare -Ur true 2>/dev/null || vn_skip "cannot make a user namespace"
 }
 
-teardown() {
-	ov_teardown
-}
-
 make_layers() {
 	local l
 	for l in "$U" "$L1" "$L2" "$L3"; do

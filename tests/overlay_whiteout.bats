@@ -8,14 +8,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
-teardown() {
-	ov_teardown
-}
-
 # "TYPE MAJOR:MINOR" of PATH on disk, e.g. in an upper layer.
 disk_type() {
 	stat -c '%F %t:%T' -- "$1"

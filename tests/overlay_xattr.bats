@@ -7,14 +7,6 @@
 load helpers
 load overlay
 
-setup() {
-	ov_setup
-}
-
-teardown() {
-	ov_teardown
-}
-
 make_layers() {
 	echo l1 >"$L1/f"
 	setfattr -n user.one -v 1 "$L1/f"
