@@ -568,16 +568,18 @@ mount_wrapped() {
 	VENEERFS=$wrapper vn_mount -o allow_other "$@"
 }
 
-# Run the workers, then check that the mount answers, the daemon exits 0
-# and said nothing.
+# stress_and_check SECS [DIR [overlay]]: run the workers, then check that
+# the mount answers, that every private tree is the same through the
+# mount and in DIR (default SOURCE), and that the daemon exits 0 and said
+# nothing. "overlay" tells the workers that EXDEV is expected.
 stress_and_check() {
-	run timeout $((SECS + 120)) python3 "$STRESS" "$MNT" 16 "$1" 4
+	local ref=${2:-$SRC} m s
+	run timeout $(($1 + 120)) python3 "$STRESS" "$MNT" 16 "$1" 4 ${3:-}
 	echo "$output"
 	[ "$status" -eq 0 ]
 	timeout 20 ls "$MNT/shared" >/dev/null
-	# Every private tree is the same through the mount and in SOURCE.
 	m=$(cd "$MNT" && timeout 60 find p* -printf '%P %y %s %n\n' | sort)
-	s=$(cd "$SRC" && find p* -printf '%P %y %s %n\n' | sort)
+	s=$(cd "$ref" && find p* -printf '%P %y %s %n\n' | sort)
 	[ "$m" = "$s" ]
 	vn_unmount
 	if [ -s "$WORK/daemon.log" ]; then
@@ -630,18 +632,6 @@ PYEOF
 		"$MNT" 2>"$WORK/daemon.log" &
 	VN_PID=$!
 	vn_wait_mount "$MNT"
-	run timeout $((SECS + 120)) python3 "$STRESS" "$MNT" 16 "$SECS" 4 overlay
-	echo "$output"
-	[ "$status" -eq 0 ]
-	timeout 20 ls "$MNT/shared" >/dev/null
-	# The private trees are upper-only: the same through the mount and
-	# on disk.
-	m=$(cd "$MNT" && timeout 60 find p* -printf '%P %y %s %n\n' | sort)
-	s=$(cd "$up" && find p* -printf '%P %y %s %n\n' | sort)
-	[ "$m" = "$s" ]
-	vn_unmount
-	if [ -s "$WORK/daemon.log" ]; then
-		head -50 "$WORK/daemon.log" >&2
-		return 1
-	fi
+	# The private trees are upper-only: compared with the upper layer.
+	stress_and_check "$SECS" "$up" overlay
 }
