@@ -38,7 +38,6 @@ enum {
 	KEY_XATTR_PERMS,
 	KEY_REDIRECT_DIR,
 	KEY_WHITEOUT,
-	KEY_IGNORED,
 };
 
 #define VN_OPT(t, field, v) { t, offsetof(struct vn_opts, field), v }
@@ -66,7 +65,8 @@ static const struct fuse_opt vn_opt_spec[] = {
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
 	/* Overlay mode; lowerdir=, upperdir=, workdir= and the id maps are
-	 * taken from the raw command line first (see take_raw_opts). */
+	 * taken from the raw command line first, as is context=
+	 * (see vn_take_raw_opts). */
 	VN_OPT("userxattr", userxattr, 1),
 	VN_OPT("squash_to_root", squash_to_root, 1),
 	VN_OPT("volatile", nosync, 1),
@@ -78,7 +78,6 @@ static const struct fuse_opt vn_opt_spec[] = {
 	FUSE_OPT_KEY("xattr_permissions=", KEY_XATTR_PERMS),
 	FUSE_OPT_KEY("redirect_dir=", KEY_REDIRECT_DIR),
 	FUSE_OPT_KEY("whiteout=", KEY_WHITEOUT),
-	FUSE_OPT_KEY("context=", KEY_IGNORED),
 	FUSE_OPT_END
 };
 
@@ -273,8 +272,6 @@ static int opt_proc(void *data, const char *arg, int key,
 			return -1;
 		}
 		return 0;
-	case KEY_IGNORED:
-		return 0; /* context= labels nothing on a FUSE mount */
 	}
 	return 1;
 }
