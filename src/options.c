@@ -170,7 +170,7 @@ static bool libfuse_option(const char *arg)
 		"nolazytime", "allow_root", "auto_unmount", "blkdev", NULL
 	};
 	static const char *const prefix[] = {
-		"fsname=", "subtype=", "max_read=", "blksize=", "context=",
+		"fsname=", "subtype=", "max_read=", "blksize=",
 		"fscontext=", "defcontext=", "rootcontext=", "user=", "x-",
 		NULL
 	};
