@@ -246,12 +246,25 @@ void vn_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		     off_t off, struct fuse_file_info *fi)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	int fd = (int)fi->fh, wfd = fd;
 	ssize_t res;
 
+	/* Pages written back from a shared mapping go where they belong:
+	 * through an O_APPEND handle they would land at the end of the
+	 * file. The kernel has already placed ordinary appends. */
+	if (fi->writepage && (fcntl(fd, F_GETFL) & O_APPEND)) {
+		wfd = vn_reopen(vn_fs(req), fd, O_WRONLY);
+		if (wfd < 0) {
+			fuse_reply_err(req, -wfd);
+			return;
+		}
+	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = (int)fi->fh;
+	out.buf[0].fd = wfd;
 	out.buf[0].pos = off;
 	res = fuse_buf_copy(&out, in, 0);
+	if (wfd != fd)
+		close(wfd);
 	if (res < 0)
 		fuse_reply_err(req, (int)-res);
 	else

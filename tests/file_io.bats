@@ -201,6 +201,25 @@ os.close(fd)'
 	[ "$(python3 -c "$MMAP_PY" "$MNT/m" read)" = "helloworldZZ" ]
 }
 
+@test "mmap: pages written through an O_APPEND handle stay in place" {
+	# The kernel writes mapped pages back through any writable handle;
+	# on an O_APPEND one they must not be appended (oracle seed 2).
+	local py='
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_APPEND)
+m = mmap.mmap(fd, 0)
+m[0:5] = b"HELLO"
+m.flush()
+m.close()
+os.close(fd)'
+	head -c 10000 /dev/zero | tr '\0' . >"$MNT/m"
+	cp "$MNT/m" "$REF/m"
+	python3 -c "$py" "$MNT/m"
+	python3 -c "$py" "$REF/m"
+	vn_diff sh -c 'stat -c %s m && head -c 6 m && md5sum <m'
+	[ "$(stat -c %s "$SRC/m")" = 10000 ]
+}
+
 # Sizes and allocated blocks after each fallocate step; du agrees.
 falloc_steps() {
 	fallocate -l 1MiB f
