@@ -77,7 +77,7 @@ void vn_present(struct vn_fs *fs, struct vn_node *n, int fd, struct stat *st)
 	unsigned int uid, gid, mode;
 	int layers[2];
 
-	st->st_ino = n->rino;
+	st->st_ino = __atomic_load_n(&n->rino, __ATOMIC_RELAXED);
 	if (!fs->overlay)
 		return;
 	if (override_name(fs) &&

@@ -241,7 +241,10 @@ static int copy_attrs(struct vn_fs *fs, struct vn_node *n, int src, int dfd,
 	/* After chown, which clears set-id bits. */
 	if (!S_ISLNK(st->st_mode) && chmod(dpath, st->st_mode & 07777) < 0)
 		return -errno;
-	origin_set(fs, dpath, n->rino);
+	/* A name of a lower hard link keeps no number: the other names
+	 * still show it (as on the kernel's overlayfs without index). */
+	if (!n->alias)
+		origin_set(fs, dpath, n->rino);
 	if (utimensat(dfd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
@@ -330,12 +333,18 @@ static int copy_up_one(struct vn_fs *fs, struct vn_node *n, bool data)
 	key.dev = st.st_dev;
 	key.ino = st.st_ino;
 	key.layer = 0;
+	if (n->alias)
+		key.rino = vn_layer_ino(fs, 0, st.st_ino);
 	key.handle = vn_get_handle(fs, fd, &key.mount_id);
 	if (!key.handle)
 		key.birth = vn_birth(fd);
 	err = vn_table_copied_up(&fs->table, n, &key, fd, &g);
 	free(key.handle);
 	vn_garbage_release(&g);
+	/* Its link count and inode number changed: the kernel must not go
+	 * on showing the cached ones. (Attributes only: no lock is taken.) */
+	if (!err && key.rino && fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, n->nodeid, -1, 0);
 out_put:
 	vn_node_put(fs, p);
 	return err;

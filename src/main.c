@@ -87,6 +87,7 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 	se = fuse_session_new(args, &vn_ops, sizeof(vn_ops), fs);
 	if (!se)
 		return 1; /* libfuse said why (an unknown option) */
+	fs->se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy;
 	if (fuse_session_mount(se, o->mountpoint) != 0) {

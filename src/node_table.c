@@ -540,6 +540,8 @@ int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
 	n->handle = key->handle;
 	n->mount_id = key->mount_id;
 	n->birth = key->birth;
+	if (key->rino)
+		__atomic_store_n(&n->rino, key->rino, __ATOMIC_RELAXED);
 	key->handle = NULL;
 	hash_insert(t, n);
 	/* The caller holds a use reference: the old fd goes when the last

@@ -29,7 +29,9 @@ struct vn_real {
 struct vn_node {
 	uint64_t nodeid;	     /* immutable: slot index | generation << 32 */
 	mode_t type;		     /* immutable: S_IFMT bits */
-	uint64_t rino;		     /* immutable: the st_ino presented */
+	uint64_t rino;		     /* the st_ino presented: set at creation,
+				      * changed only by vn_table_copied_up()
+				      * (atomic) */
 	/* The real object, on the topmost layer that has it. These change
 	 * only when a copy-up moves the node to the upper layer: read them
 	 * with vn_table_real() unless the mount has a single layer. */
@@ -191,8 +193,8 @@ int vn_table_layers(struct vn_table *t, struct vn_node *n, int *layers,
 		    int max);
 
 /* n was copied up: its real object is now key's, open as the O_PATH fd
- * (consumed). The old one is kept beneath it, and the nodeid and rino do
- * not change. Returns 0 or -ENOMEM (fd closed, n unchanged). */
+ * (consumed). The old one is kept beneath it; the nodeid does not change,
+ * nor rino unless key->rino is set. Returns 0 or -ENOMEM (fd closed, n unchanged). */
 int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
 		       struct vn_entry_key *key, int fd,
 		       struct vn_garbage *g);

@@ -63,6 +63,7 @@ struct vn_fs {
 	pthread_mutex_t copy_lock;
 	pthread_cond_t copy_cond;
 	uint64_t tmp_seq;	/* names of temporaries in work_fd */
+	struct fuse_session *se; /* for notifications to the kernel */
 };
 
 /* An open directory: see readdir.c. */

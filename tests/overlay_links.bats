@@ -147,3 +147,18 @@ load overlay
 		ov_is "$(cd "$m" && find . -printf '%p %i\n' | sort)" "$first"
 	done
 }
+
+@test "link: a copied-up name of a lower hard link has its own inode" {
+	echo x >"$L1/d"
+	ln "$L1/d" "$L1/e"
+	ov_mount_both
+	ov_ok mv d f
+	# At once, not only when cached attributes expire.
+	ov_diff stat -c '%n %h' e f
+	ov_is "$ov_out" "$(printf 'e 2\nf 1')"
+	local m
+	for m in "$VM" "$KM"; do
+		[ "$(stat -c %i "$m/e")" != "$(stat -c %i "$m/f")" ]
+	done
+	ov_compare_all
+}
