@@ -121,6 +121,7 @@ static void clean_dir(int dirfd, int depth)
 static int open_work(struct vn_fs *fs, const char *workdir)
 {
 	int wfd = open_root(workdir, "workdir"), fd;
+	char path[32];
 
 	if (wfd < 0)
 		return wfd;
@@ -139,6 +140,14 @@ static int open_work(struct vn_fs *fs, const char *workdir)
 		return -errno;
 	}
 	clean_dir(fd, 0);
+	/* What is made in work must inherit nothing from it: no setgid bit
+	 * (a group), no default ACL. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (chmod(path, 0) < 0)
+		vn_warn("workdir '%s': cannot reset the mode of '%s': %s",
+			workdir, VN_WORK_NAME, strerror(errno));
+	removexattr(path, "system.posix_acl_default");
+	removexattr(path, "system.posix_acl_access");
 	fs->work_fd = fd;
 	return 0;
 }

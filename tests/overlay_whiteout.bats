@@ -256,3 +256,16 @@ disk_type() {
 	ov_ok rm moved m/new
 	ov_diff ov_tree .
 }
+
+@test "whiteout: nothing made in the work dir inherits from where it lies" {
+	# Work dirs below a setgid directory with a default ACL: what is made
+	# there and moved into the upper layer must not carry either.
+	mkdir -p "$L1/a/b" "$L1/c"
+	chmod g+s "$WORK"
+	setfacl -d -m u:65534:rwx "$WORK"
+	ov_mount_both
+	ov_ok sh -c 'rmdir a/b && mkdir a/b && touch a/f && chmod 700 c'
+	ov_diff stat -c '%n %a %g' a a/b a/f c
+	ov_diff getfacl -cp a/b a/f c
+	ov_compare_all
+}
