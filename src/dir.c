@@ -123,7 +123,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
-		err = vn_upper_create(fs, dirfd, name, S_ISDIR(m->mode),
+		err = vn_upper_create(fs, dirfd, name, m->mode & S_IFMT,
 				      make_cb, &a);
 		vn_creds_leave(&c);
 	}
@@ -341,7 +341,7 @@ void vn_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		struct link_arg a = { .fs = fs, .fd = fd,
 				      .as_caller = c.active && !c.kept };
 
-		err = vn_upper_create(fs, dirfd, newname, false, link_cb, &a);
+		err = vn_upper_create(fs, dirfd, newname, 0, link_cb, &a);
 		vn_creds_leave(&c);
 	}
 	if (guard_links(fs))

@@ -157,7 +157,7 @@ static int create_as_caller(struct vn_fs *fs, fuse_req_t req, int dirfd,
 		return err;
 	vn_umask_enter(req, &mode, &u);
 	a.mode = mode;
-	fd = vn_upper_create(fs, dirfd, name, false, create_cb, &a);
+	fd = vn_upper_create(fs, dirfd, name, S_IFREG, create_cb, &a);
 	vn_umask_leave(&u);
 	vn_creds_leave(&c);
 	return fd < 0 ? fd : widen_for_writeback(fs, fd, flags);

@@ -85,8 +85,9 @@ static int make_opaque(struct vn_fs *fs, int dirfd, const char *name)
 }
 
 int vn_upper_create(struct vn_fs *fs, int dirfd, const char *name,
-		    bool is_dir, vn_make_fn make, void *arg)
+		    mode_t type, vn_make_fn make, void *arg)
 {
+	bool is_dir = S_ISDIR(type);
 	enum vn_wh wh = fs->overlay ? vn_wh_find(dirfd, name) : VN_WH_NONE;
 	char tmp[48];
 	int ret, err, fd;
@@ -116,7 +117,9 @@ int vn_upper_create(struct vn_fs *fs, int dirfd, const char *name,
 	fd = openat(fs->work_fd, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	err = fd < 0 ? -errno : 0;
 	if (!err) {
-		inherit_sgid(dirfd, fd, is_dir);
+		/* A link is an existing object: its group stays. */
+		if (type)
+			inherit_sgid(dirfd, fd, is_dir);
 		if (is_dir)
 			err = vn_wh_set_opaque(fs, fd);
 		close(fd);

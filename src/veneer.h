@@ -198,9 +198,10 @@ int vn_child_get(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 /* Copy dir up and give its upper fd. Returns 0 or -errno. */
 int vn_upper_dir(struct vn_fs *fs, struct vn_node *dir, int *dirfd);
 /* Make name in the upper directory dirfd with make(), replacing a
- * whiteout there if any (a directory made over one is opaque). */
+ * whiteout there if any (a directory made over one is opaque). type is
+ * the new object's S_IFMT bits, 0 for a new name of an existing one. */
 int vn_upper_create(struct vn_fs *fs, int dirfd, const char *name,
-		    bool is_dir, vn_make_fn make, void *arg);
+		    mode_t type, vn_make_fn make, void *arg);
 /* Remove name (node n) from dir, leaving a whiteout where a lower layer
  * has the name. A directory must look empty (-ENOTEMPTY). */
 int vn_upper_remove(struct vn_fs *fs, struct vn_node *dir, int dirfd,

@@ -162,3 +162,15 @@ load overlay
 	done
 	ov_compare_all
 }
+
+@test "link: a link made over a whiteout leaves the file's group alone" {
+	mkdir "$L1/p"
+	echo x >"$L1/p/x"
+	echo f >"$L1/f"
+	ov_mount_both
+	# A setgid parent of another group, and a whiteout where the link goes.
+	ov_ok sh -c 'chgrp 65534 p && chmod 2775 p && rm p/x && ln f p/x'
+	ov_diff stat -c '%n %g %h' f p/x
+	ov_is "$ov_out" "$(printf 'f 0 2\np/x 0 2')"
+	ov_compare_all
+}
