@@ -99,6 +99,17 @@ static int do_xattr(fuse_req_t req, fuse_ino_t ino, struct vn_xattr_req *x)
 	n = vn_node_get(fs, ino);
 	if (!n)
 		return -ESTALE;
+	/* Removing what a lower object does not have copies nothing up: it
+	 * fails as it would there, as on the kernel's overlayfs. */
+	if (x->op == X_REMOVE && fs->overlay && !vn_node_is_upper(fs, n)) {
+		fd = vn_node_fd(fs, n);
+		vn_proc_path(fd, path, sizeof(path));
+		if (fd >= 0 && getxattr(path, x->name, NULL, 0) < 0) {
+			err = -errno;
+			vn_node_put(fs, n);
+			return err;
+		}
+	}
 	err = x->op == X_SET || x->op == X_REMOVE ? vn_copy_up(fs, n, true) : 0;
 	fd = err ? err : vn_node_fd(fs, n);
 	if (fd < 0) {

@@ -173,3 +173,15 @@ print(libc.listxattr(b"f", buf, 64))'
 	ov_expect 0 setxattr fifo trusted.f v
 	ov_compare_all
 }
+
+@test "xattr: removing an xattr a lower file lacks copies nothing up" {
+	echo x >"$L1/f"
+	ln "$L1/f" "$L1/g"
+	setfattr -n user.there -v 1 "$L1/f"
+	ov_mount_both
+	ov_expect ENODATA removexattr f user.missing
+	ov_diff stat -c '%n %h' f g
+	ov_is "$ov_out" "$(printf 'f 2\ng 2')"
+	ov_expect 0 removexattr f user.there
+	ov_compare_all
+}
