@@ -583,7 +583,8 @@ static int list_dir(int root, const char *p, char ***out)
 		names[n++] = strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, (size_t)n, sizeof(*names), cmp_str);
+	if (n > 0)
+		qsort(names, (size_t)n, sizeof(*names), cmp_str);
 	*out = names;
 	return n;
 }
