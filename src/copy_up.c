@@ -36,15 +36,21 @@ static void origin_attr(struct vn_fs *fs, char *buf, size_t size)
 	snprintf(buf, size, "%s" VN_ORIGIN_NAME, fs->xprefix);
 }
 
-int vn_origin_get(struct vn_fs *fs, int fd, uint64_t *ino)
+int vn_origin_at(struct vn_fs *fs, int fd, const char *name, uint64_t *ino)
 {
-	char path[32], attr[64], val[24];
+	char path[PATH_MAX], attr[64], val[24];
 	ssize_t len;
 	char *end;
 
 	origin_attr(fs, attr, sizeof(attr));
-	vn_proc_path(fd, path, sizeof(path));
-	len = getxattr(path, attr, val, sizeof(val) - 1);
+	if (name) {
+		/* The entry itself, a symlink included: not followed. */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", fd, name);
+		len = lgetxattr(path, attr, val, sizeof(val) - 1);
+	} else {
+		vn_proc_path(fd, path, sizeof(path));
+		len = getxattr(path, attr, val, sizeof(val) - 1);
+	}
 	if (len <= 0)
 		return -ENODATA;
 	val[len] = '\0';

@@ -204,7 +204,7 @@ int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
 	/* ".." of the root would leave the source: it is the root itself. */
 	if (strcmp(name, "..") == 0 && dir->nodeid == FUSE_ROOT_ID)
 		name = ".";
-	if (fs->nlayers > 1 || fs->overlay) {
+	if (fs->overlay) {
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			return -EINVAL; /* the kernel resolves these itself
 					 * (no export support is offered) */
@@ -265,7 +265,7 @@ static uint64_t present_ino(struct vn_fs *fs, int layer, int fd,
 	uint64_t ino;
 
 	if (fs->overlay && vn_layer_is_upper(fs, layer) &&
-	    vn_origin_get(fs, fd, &ino) == 0)
+	    vn_origin_at(fs, fd, NULL, &ino) == 0)
 		return ino;
 	return vn_layer_ino(fs, layer, st->st_ino);
 }

@@ -8,10 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "veneer.h"
@@ -107,19 +105,11 @@ void vn_list_free(struct vn_list *l)
 static uint64_t entry_ino(struct vn_fs *fs, int layer, int dfd,
 			  const struct dirent *de)
 {
-	char path[PATH_MAX], attr[64], val[24];
-	ssize_t len;
+	uint64_t ino;
 
-	if (vn_layer_is_upper(fs, layer) && fs->overlay) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd,
-			 de->d_name);
-		snprintf(attr, sizeof(attr), "%svn.ino", fs->xprefix);
-		len = lgetxattr(path, attr, val, sizeof(val) - 1);
-		if (len > 0) {
-			val[len] = '\0';
-			return strtoull(val, NULL, 10);
-		}
-	}
+	if (fs->overlay && vn_layer_is_upper(fs, layer) &&
+	    vn_origin_at(fs, dfd, de->d_name, &ino) == 0)
+		return ino;
 	return vn_layer_ino(fs, layer, de->d_ino);
 }
 

@@ -396,6 +396,18 @@ static int set_parent(struct vn_table *t, struct vn_node *n,
 	return 0;
 }
 
+/* Make key's real object n's (its handle still owned by key). */
+static void take_real(struct vn_node *n, const struct vn_entry_key *key)
+{
+	n->dev = key->dev;
+	n->ino = key->ino;
+	n->alias = key->alias;
+	n->layer = key->layer;
+	n->handle = key->handle;
+	n->mount_id = key->mount_id;
+	n->birth = key->birth;
+}
+
 static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 				const char *name, struct vn_entry_key *key)
 {
@@ -403,15 +415,9 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 
 	if (!n)
 		return NULL;
-	n->dev = key->dev;
-	n->ino = key->ino;
+	take_real(n, key);
 	n->type = key->type & S_IFMT;
-	n->handle = key->handle;
-	n->mount_id = key->mount_id;
-	n->birth = key->birth;
-	n->layer = key->layer;
 	n->rino = key->rino;
-	n->alias = key->alias;
 	n->fd = -1;
 	n->old_fd = -1;
 	if (slot_alloc(t, n) < 0 || set_parent(t, n, parent, name, NULL) < 0) {
@@ -533,13 +539,7 @@ int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
 	n->nlower++;
 	if (n->hashed)
 		hash_remove(t, n);
-	n->dev = key->dev;
-	n->ino = key->ino;
-	n->alias = key->alias;
-	n->layer = key->layer;
-	n->handle = key->handle;
-	n->mount_id = key->mount_id;
-	n->birth = key->birth;
+	take_real(n, key);
 	if (key->rino)
 		__atomic_store_n(&n->rino, key->rino, __ATOMIC_RELAXED);
 	key->handle = NULL;

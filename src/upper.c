@@ -195,6 +195,14 @@ static int remove_dir(int dirfd, const char *name)
 	return err;
 }
 
+/* Remove name from dirfd: a file, or a directory holding only whiteouts. */
+static int remove_name(int dirfd, const char *name, bool is_dir)
+{
+	if (is_dir)
+		return remove_dir(dirfd, name);
+	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+}
+
 int vn_merged_empty(struct vn_fs *fs, struct vn_node *n)
 {
 	struct vn_list l;
@@ -234,17 +242,14 @@ int vn_upper_remove(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 	}
 	whiteout = !upper || lower_has(fs, dir, name);
 	if (!whiteout)
-		return is_dir ? remove_dir(dirfd, name)
-			      : (unlinkat(dirfd, name, 0) < 0 ? -errno : 0);
+		return remove_name(dirfd, name, is_dir);
 	if (!upper)
 		return vn_wh_make(fs, dirfd, name);
 	if (!fs->wh_dev) {
 		/* The ".wh." file first: the name never shows the lower. */
 		err = vn_wh_make(fs, dirfd, name);
 		if (!err)
-			err = is_dir ? remove_dir(dirfd, name)
-				     : (unlinkat(dirfd, name, 0) < 0 ? -errno
-								      : 0);
+			err = remove_name(dirfd, name, is_dir);
 		return err;
 	}
 	/* Swap a new whiteout with the object, then remove it from work. */
@@ -257,8 +262,7 @@ int vn_upper_remove(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 		unlinkat(fs->work_fd, tmp, 0);
 		return err;
 	}
-	err = is_dir ? remove_dir(fs->work_fd, tmp)
-		     : (unlinkat(fs->work_fd, tmp, 0) < 0 ? -errno : 0);
+	err = remove_name(fs->work_fd, tmp, is_dir);
 	if (err)
 		vn_warn("cannot remove '%s' from the work dir: %s", tmp,
 			strerror(-err));

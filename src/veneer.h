@@ -179,8 +179,10 @@ void vn_op_forget_multi(fuse_req_t req, size_t count,
  * Returns 0, -EROFS without an upper layer, or -errno. */
 int vn_copy_up(struct vn_fs *fs, struct vn_node *n, bool data);
 bool vn_node_is_upper(struct vn_fs *fs, struct vn_node *n);
-/* The inode number recorded on a copied-up object open as fd. */
-int vn_origin_get(struct vn_fs *fs, int fd, uint64_t *ino);
+/* The inode number recorded on a copied-up object: the one open as fd, or
+ * with name, the entry name in the directory open as fd. Returns 0 or
+ * -errno (-ENODATA: none recorded). */
+int vn_origin_at(struct vn_fs *fs, int fd, const char *name, uint64_t *ino);
 /* Is name one of overlay's own xattrs, never shown or copied? */
 bool vn_private_xattr(struct vn_fs *fs, const char *name);
 /* Is name hidden on the mount (private, or the xattr_permissions one)? */

@@ -55,7 +55,6 @@ struct oracle {
 	char hist[HISTORY][160];
 	int nhist;
 	char prefix[32];	/* "" or "pN/" in concurrent mode */
-	bool quiet;	/* no summary line */
 };
 
 static uint64_t rnd(struct oracle *o)
@@ -948,7 +947,6 @@ int main(int argc, char **argv)
 		return c;
 	}
 	init(&o, seed, argv[optind], argv[optind + 1]);
-	o.quiet = quiet;
 	run(&o, steps);
 	finish(&o);
 	if (!quiet)
