@@ -104,6 +104,14 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	/* The kernel opens devices and fifos itself, and directories with
+	 * OPENDIR: only regular files reach OPEN. Anything else did not come
+	 * from the kernel, and opening it could block or reach a device. */
+	if (n->type != S_IFREG) {
+		fuse_reply_err(req, n->type == S_IFDIR ? EISDIR : EINVAL);
+		vn_node_put(fs, n);
+		return;
+	}
 	/* Opening a lower file for writing copies it up first (without its
 	 * data if it is truncated anyway). */
 	err = 0;
@@ -231,7 +239,7 @@ static void follow_copy_up(fuse_req_t req, fuse_ino_t ino, int fd)
 void vn_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi)
 {
-	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(vn_read_size(req, size));
 
 	if (fi->fh & VN_FH_LOWER)
 		follow_copy_up(req, ino, (int)fi->fh);

@@ -17,6 +17,13 @@ struct vn_fs *vn_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+size_t vn_read_size(fuse_req_t req, size_t size)
+{
+	size_t max = vn_fs(req)->max_read;
+
+	return size < max ? size : max;
+}
+
 static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct vn_fs *fs = userdata;
@@ -27,7 +34,7 @@ static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
 		 * or a default ACL instead (see vn_umask_enter). */
 		FUSE_CAP_DONT_MASK,
 	};
-	size_t i;
+	size_t i, page;
 
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (conn->capable & want[i])
@@ -52,6 +59,13 @@ static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * setuid bits a non-owner's write must clear: let the kernel ask for
 	 * that with a SETATTR instead (see attr.c). */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/* libfuse tells the kernel max_pages from max_write (already
+	 * bounded by its buffer), which bounds every READ and READDIR; a
+	 * larger size cannot come from the kernel, and is cut to this. */
+	page = (size_t)sysconf(_SC_PAGESIZE);
+	fs->max_read = ((size_t)conn->max_write + page - 1) / page * page;
+	if (conn->max_read && conn->max_read < fs->max_read)
+		fs->max_read = conn->max_read;
 }
 
 const struct fuse_lowlevel_ops vn_ops = {

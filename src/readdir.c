@@ -279,10 +279,12 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
 	struct vn_dir *d = get_dir(fi);
-	char *buf = calloc(1, size ? size : 1);
+	char *buf;
 	size_t len;
 	int err = 0;
 
+	size = vn_read_size(req, size);
+	buf = calloc(1, size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;

@@ -41,6 +41,8 @@ struct vn_fs {
 	double entry_timeout;
 	double attr_timeout;
 	double negative_timeout; /* 0: do not cache negative lookups */
+	size_t max_read;	/* the largest READ or READDIR the kernel
+				 * can send (set at INIT) */
 	pthread_mutex_t mount_lock; /* serialises additions to mounts[] */
 	struct vn_mount mounts[VN_MAX_MOUNTS];
 	int nmounts;
@@ -73,6 +75,8 @@ struct vn_dir;
 extern const struct fuse_lowlevel_ops vn_ops;
 /* The filesystem a request belongs to. */
 struct vn_fs *vn_fs(fuse_req_t req);
+/* size, cut to the largest READ or READDIR the kernel can send. */
+size_t vn_read_size(fuse_req_t req, size_t size);
 /* Set up fs: open the layers and make the root node. Returns 0 or -errno
  * (a message is logged). */
 int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -134,6 +135,11 @@ static void reply_sized(fuse_req_t req, fuse_ino_t ino,
 {
 	int err;
 
+	/* The VFS cuts a caller's buffer to these sizes too. */
+	if (x->op == X_GET && x->size > XATTR_SIZE_MAX)
+		x->size = XATTR_SIZE_MAX;
+	if (x->op == X_LIST && x->size > XATTR_LIST_MAX)
+		x->size = XATTR_LIST_MAX;
 	if (x->size) {
 		x->buf = malloc(x->size);
 		if (!x->buf) {
