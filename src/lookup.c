@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -382,9 +383,31 @@ static void forget_one(struct vn_fs *fs, fuse_ino_t ino, uint64_t nlookup)
 	vn_garbage_release(&g);
 }
 
+/* Freed nodes go back to malloc, which keeps the pages. Once the kernel
+ * has forgotten half of the most nodes seen here (and at least 4096), the
+ * memory is handed back to the system (malloc_trim walks every arena, so
+ * not more often than that). */
+static void trim_after_forget(struct vn_fs *fs)
+{
+	size_t n = vn_table_count(&fs->table);
+	size_t peak = __atomic_load_n(&fs->trim_peak, __ATOMIC_RELAXED);
+
+	if (n > peak) {
+		__atomic_store_n(&fs->trim_peak, n, __ATOMIC_RELAXED);
+		return;
+	}
+	if (peak - n < 4096 || n > peak / 2)
+		return;
+	/* One thread trims; the others see the new, lower peak. */
+	if (__atomic_compare_exchange_n(&fs->trim_peak, &peak, n, false,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		malloc_trim(0);
+}
+
 void vn_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	forget_one(vn_fs(req), ino, nlookup);
+	trim_after_forget(vn_fs(req));
 	fuse_reply_none(req);
 }
 
@@ -396,5 +419,6 @@ void vn_op_forget_multi(fuse_req_t req, size_t count,
 
 	for (i = 0; i < count; i++)
 		forget_one(fs, forgets[i].ino, forgets[i].nlookup);
+	trim_after_forget(fs);
 	fuse_reply_none(req);
 }

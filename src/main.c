@@ -103,6 +103,9 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 		vn_err("cannot open /proc/self/fd: %s", strerror(-err));
 		goto out_unmount;
 	}
+	err = vn_stats_start(fs);
+	if (err)
+		vn_warn("no statistics on SIGUSR1: %s", strerror(-err));
 	/* libfuse returns the signal number when SIGINT, SIGTERM or SIGHUP
 	 * ended the loop: that is a clean unmount too. */
 	ret = serve(se, o) >= 0 ? 0 : 1;

@@ -677,6 +677,16 @@ void vn_garbage_release(struct vn_garbage *g)
 	g->dead = NULL;
 }
 
+size_t vn_table_fds(struct vn_table *t)
+{
+	size_t c;
+
+	pthread_mutex_lock(&t->lock);
+	c = t->nfds;
+	pthread_mutex_unlock(&t->lock);
+	return c;
+}
+
 size_t vn_table_count(struct vn_table *t)
 {
 	size_t c;

@@ -204,5 +204,7 @@ void vn_garbage_release(struct vn_garbage *g);
 
 /* Number of nodes alive, for tests and the unmount check. */
 size_t vn_table_count(struct vn_table *t);
+/* How many fds nodes cache now. */
+size_t vn_table_fds(struct vn_table *t);
 
 #endif

@@ -41,6 +41,7 @@ struct vn_fs {
 	double entry_timeout;
 	double attr_timeout;
 	double negative_timeout; /* 0: do not cache negative lookups */
+	size_t trim_peak;	/* most nodes seen by FORGET (lookup.c) */
 	size_t max_read;	/* the largest READ or READDIR the kernel
 				 * can send (set at INIT) */
 	pthread_mutex_t mount_lock; /* serialises additions to mounts[] */
@@ -70,6 +71,9 @@ struct vn_fs {
 
 /* An open directory: see readdir.c. */
 struct vn_dir;
+
+/* stats.c: log counts and memory on SIGUSR1. Call before serving. */
+int vn_stats_start(struct vn_fs *fs);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops vn_ops;

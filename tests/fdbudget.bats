@@ -139,3 +139,27 @@ walk_the_tree() {
 	vn_mount_nofile $NOFILE -o cache=always
 	walk_the_tree
 }
+
+@test "the daemon frees its nodes and their memory once the kernel forgets them" {
+	local base grown i
+	vn_mount_nofile $NOFILE
+	vn_stats
+	base=$vn_rss
+	[ "$(find "$MNT" -ls | wc -l)" -eq $((NDIRS * NFILES + NDIRS + 1)) ]
+	vn_stats
+	echo "after the walk: $vn_nodes nodes, rss $vn_rss KiB (from $base)"
+	[ "$vn_nodes" -gt $((NDIRS * NFILES)) ]
+	grown=$((vn_rss - base))
+	# The kernel drops its unused inodes and sends FORGETs for them.
+	echo 2 >/proc/sys/vm/drop_caches
+	for i in $(seq 100); do
+		vn_stats
+		[ "$vn_nodes" -le 1 ] && break
+		sleep 0.1
+	done
+	echo "after drop_caches: $vn_nodes nodes, rss $vn_rss KiB"
+	[ "$vn_nodes" -le 1 ]
+	# At least half of what the nodes took is back with the system.
+	[ "$vn_rss" -lt $((base + grown / 2)) ]
+	vn_unmount
+}

@@ -156,3 +156,20 @@ vn_mount_nofile() {
 	chmod 755 "$wrapper"
 	VENEERFS=$wrapper vn_mount "$@"
 }
+
+# vn_stats: ask the daemon for its counts (SIGUSR1) and wait for the line
+# in $WORK/daemon.log; sets vn_nodes, vn_fds, vn_rss and vn_hwm (KiB).
+vn_stats() {
+	local before i line
+	before=$(grep -c 'stats:' "$WORK/daemon.log" || true)
+	kill -USR1 "$VN_PID"
+	for i in $(seq 200); do
+		[ "$(grep -c 'stats:' "$WORK/daemon.log")" -gt "$before" ] && break
+		sleep 0.05
+	done
+	line=$(grep 'stats:' "$WORK/daemon.log" | tail -1)
+	[ -n "$line" ] || { echo "no stats from the daemon" >&2; return 1; }
+	read -r vn_nodes vn_fds vn_rss vn_hwm < <(sed -E \
+		's/.*stats: ([0-9]+) nodes, ([0-9]+) fds.* rss ([0-9]+) KiB, peak rss ([0-9]+) KiB/\1 \2 \3 \4/' \
+		<<<"$line")
+}

@@ -1,0 +1,74 @@
+/* SIGUSR1: log what the daemon holds (nodes, cached fds, memory), for
+ * whoever wants to know whether it releases what the kernel forgot. A
+ * thread waits for the signal, so the message is written outside any
+ * signal handler. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "veneer.h"
+
+/* Resident and peak resident memory of this process, in KiB. */
+static void memory_kib(long *rss, long *hwm)
+{
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	*rss = *hwm = -1;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "VmRSS:", 6))
+			sscanf(line + 6, "%ld", rss);
+		else if (!strncmp(line, "VmHWM:", 6))
+			sscanf(line + 6, "%ld", hwm);
+	}
+	fclose(f);
+}
+
+static void *stats_thread(void *arg)
+{
+	struct vn_fs *fs = arg;
+	sigset_t set;
+	long rss, hwm;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		memory_kib(&rss, &hwm);
+		vn_log(LOG_INFO,
+		       "stats: %zu nodes, %zu fds cached (at most %zu), "
+		       "rss %ld KiB, peak rss %ld KiB",
+		       vn_table_count(&fs->table),
+		       vn_table_fds(&fs->table),
+		       fs->table.fd_max, rss, hwm);
+	}
+	return NULL;
+}
+
+int vn_stats_start(struct vn_fs *fs)
+{
+	pthread_t tid;
+	sigset_t set;
+	int err;
+
+	/* Blocked here, before the worker threads exist: they inherit the
+	 * mask, so only the stats thread takes the signal. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	err = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (err)
+		return -err;
+	err = pthread_create(&tid, NULL, stats_thread, fs);
+	if (err)
+		return -err;
+	pthread_detach(tid);
+	return 0;
+}
