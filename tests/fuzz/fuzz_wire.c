@@ -652,14 +652,14 @@ static size_t one_record(struct fuse_session *se, const uint8_t *p,
 }
 
 /* Release what is still open, as the kernel does before unmounting, then
- * say DESTROY (which also lets libfuse answer an INTERRUPT still queued,
- * as it does only when a request follows). */
+ * say DESTROY. */
 static void unmount(struct fuse_session *se)
 {
 	char req[sizeof(struct fuse_in_header) +
 		 sizeof(struct fuse_release_in) + PAD];
 	struct fuse_in_header *ih = (void *)req;
 	struct fuse_release_in *r = (void *)(ih + 1);
+	int i;
 
 	while (nhandles) {
 		struct handle h = handles[--nhandles];
@@ -669,6 +669,16 @@ static void unmount(struct fuse_session *se)
 		ih->nodeid = h.nodeid;
 		r->fh = h.fh;
 		send_req(se, req, sizeof(*ih) + sizeof(*r));
+	}
+	/* libfuse answers one queued INTERRUPT per request that comes in,
+	 * and frees none at the end: one request for each still queued. */
+	for (i = 0; i < cur.ninterrupts; i++) {
+		if (!cur.interrupts[i])
+			continue;
+		memset(req, 0, sizeof(req));
+		ih->opcode = FUSE_STATFS;
+		ih->nodeid = FUSE_ROOT_ID;
+		send_req(se, req, sizeof(*ih));
 	}
 	memset(req, 0, sizeof(req));
 	ih->opcode = FUSE_DESTROY;
