@@ -109,6 +109,7 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 	/* libfuse returns the signal number when SIGINT, SIGTERM or SIGHUP
 	 * ended the loop: that is a clean unmount too. */
 	ret = serve(se, o) >= 0 ? 0 : 1;
+	vn_stats_stop();
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:

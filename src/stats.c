@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,10 @@ static void memory_kib(long *rss, long *hwm)
 	fclose(f);
 }
 
+static pthread_t stats_tid;
+static bool stats_running;
+static bool stats_stop;
+
 static void *stats_thread(void *arg)
 {
 	struct vn_fs *fs = arg;
@@ -42,6 +47,8 @@ static void *stats_thread(void *arg)
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
+		if (__atomic_load_n(&stats_stop, __ATOMIC_ACQUIRE))
+			break;
 		memory_kib(&rss, &hwm);
 		vn_log(LOG_INFO,
 		       "stats: %zu nodes, %zu fds cached (at most %zu), "
@@ -55,7 +62,6 @@ static void *stats_thread(void *arg)
 
 int vn_stats_start(struct vn_fs *fs)
 {
-	pthread_t tid;
 	sigset_t set;
 	int err;
 
@@ -66,9 +72,19 @@ int vn_stats_start(struct vn_fs *fs)
 	err = pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (err)
 		return -err;
-	err = pthread_create(&tid, NULL, stats_thread, fs);
+	err = pthread_create(&stats_tid, NULL, stats_thread, fs);
 	if (err)
 		return -err;
-	pthread_detach(tid);
+	stats_running = true;
 	return 0;
+}
+
+void vn_stats_stop(void)
+{
+	if (!stats_running)
+		return;
+	__atomic_store_n(&stats_stop, true, __ATOMIC_RELEASE);
+	pthread_kill(stats_tid, SIGUSR1);
+	pthread_join(stats_tid, NULL);
+	stats_running = false;
 }

@@ -72,8 +72,10 @@ struct vn_fs {
 /* An open directory: see readdir.c. */
 struct vn_dir;
 
-/* stats.c: log counts and memory on SIGUSR1. Call before serving. */
+/* stats.c: log counts and memory on SIGUSR1. Start before serving; stop
+ * before fs is destroyed. */
 int vn_stats_start(struct vn_fs *fs);
+void vn_stats_stop(void);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops vn_ops;

@@ -159,7 +159,12 @@ walk_the_tree() {
 	done
 	echo "after drop_caches: $vn_nodes nodes, rss $vn_rss KiB"
 	[ "$vn_nodes" -le 1 ]
-	# At least half of what the nodes took is back with the system.
-	[ "$vn_rss" -lt $((base + grown / 2)) ]
+	# At least half of what the nodes took is back with the system (with
+	# glibc's malloc: a sanitizer's allocator keeps memory its own way).
+	if ldd "$VENEERFS" | grep -q -e libasan -e libtsan; then
+		echo "sanitizer build: memory returned not checked"
+	else
+		[ "$vn_rss" -lt $((base + grown / 2)) ]
+	fi
 	vn_unmount
 }
