@@ -4,6 +4,7 @@
  * signal handler. */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -75,6 +76,8 @@ int vn_stats_start(struct vn_fs *fs)
 	err = pthread_create(&stats_tid, NULL, stats_thread, fs);
 	if (err)
 		return -err;
+	/* Named, so that it is not taken for a worker (ps -L, cli.bats). */
+	pthread_setname_np(stats_tid, "vn-stats");
 	stats_running = true;
 	return 0;
 }
