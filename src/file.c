@@ -145,11 +145,29 @@ struct create_arg {
 static int create_cb(int dirfd, const char *name, void *arg)
 {
 	struct create_arg *a = arg;
-
 	/* O_NOFOLLOW: a symlink that appeared under the name is not
 	 * followed out of the source. */
-	return vn_openat(a->fs, dirfd, name, a->flags | O_CREAT | O_NOFOLLOW,
-			 a->mode & 07777);
+	int flags = a->flags | O_CREAT | O_NOFOLLOW, fd;
+	struct stat st;
+
+	/* The kernel sends CREATE for a name it found absent. */
+	fd = vn_openat(a->fs, dirfd, name, flags | O_EXCL, a->mode & 07777);
+	if (fd != -EEXIST || (a->flags & O_EXCL))
+		return fd;
+	/* Something has been made under the name since (in the source
+	 * directly, or by a racing CREATE): open it as it is, if it is a
+	 * regular file. A fifo would block the worker, a device would be
+	 * opened; the caller gets EEXIST for those. */
+	fd = vn_openat(a->fs, dirfd, name, (flags & ~O_CREAT) | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EEXIST;
+	}
+	if (!(a->flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
 }
 
 static int create_as_caller(struct vn_fs *fs, fuse_req_t req, int dirfd,
