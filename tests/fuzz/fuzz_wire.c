@@ -146,6 +146,7 @@ static const char *names[] = {
 	"/etc/passwd", "canary", "user.k", "trusted.overlay.opaque",
 	"user.overlay.opaque", "system.posix_acl_access",
 	"trusted.overlay.vn.ino", "security.fuseoverlayfs.override_stat",
+	"gone",
 	NULL, NULL, /* a 255 and a 256 byte name, filled in at start */
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
@@ -359,9 +360,14 @@ static int put(int dfd, const char *name, const char *text)
 }
 
 /* A small tree in dir: files, a dir, a hard link, a fifo, and symlinks
- * that point out of the tree. With lower set, a whiteout and an opaque
- * dir as an upper layer holds them (in both formats). */
-static void fill(const char *dir, bool lower, bool upper)
+ * that point out of the tree; in a lower layer also files the upper layer
+ * hides. An upper layer holds only its own few objects, so that most of
+ * what the mount shows lives below and changing it means a copy-up: a
+ * file, a merged dir, a whiteout (device and .wh. formats) and an opaque
+ * dir. */
+enum layer_kind { SOURCE, LOWER, UPPER };
+
+static void fill(const char *dir, enum layer_kind kind)
 {
 	char path[PATH_MAX + 16];
 	int dfd;
@@ -370,6 +376,19 @@ static void fill(const char *dir, bool lower, bool upper)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		fail("cannot open a layer");
+	fsetxattr(dfd, "user.k", "v", 1, 0);
+	if (kind == UPPER) {
+		put(dfd, "up", "upper only\n");
+		mkdirat(dfd, "d", 0755);
+		put(dfd, "d/new", "upper part of a merged dir\n");
+		mknodat(dfd, "deleted", S_IFCHR | 0, makedev(0, 0));
+		put(dfd, ".wh.gone", "");
+		mkdirat(dfd, "opq", 0755);
+		snprintf(path, sizeof(path), "%s/opq", dir);
+		setxattr(path, "trusted.overlay.opaque", "y", 1, 0);
+		close(dfd);
+		return;
+	}
 	put(dfd, "a", "alpha\n");
 	mkdirat(dfd, "d", 0755);
 	put(dfd, "d/f", "in d\n");
@@ -378,19 +397,12 @@ static void fill(const char *dir, bool lower, bool upper)
 	symlinkat("../outside/canary", dfd, "link");
 	snprintf(path, sizeof(path), "%s/outside/canary", sandbox);
 	symlinkat(path, dfd, "abs");
-	fsetxattr(dfd, "user.k", "v", 1, 0);
-	if (lower) {
+	if (kind == LOWER) {
 		put(dfd, "lowonly", "only below\n");
 		put(dfd, "deleted", "hidden above\n");
+		put(dfd, "gone", "hidden above by a .wh. file\n");
 		mkdirat(dfd, "opq", 0755);
 		put(dfd, "opq/below", "hidden by opaque\n");
-	}
-	if (upper) {
-		mknodat(dfd, "deleted", S_IFCHR | 0, makedev(0, 0));
-		put(dfd, ".wh.lowonly", "");
-		mkdirat(dfd, "opq", 0755);
-		snprintf(path, sizeof(path), "%s/opq", dir);
-		setxattr(path, "trusted.overlay.opaque", "y", 1, 0);
 	}
 	close(dfd);
 }
@@ -437,7 +449,8 @@ static void rm_path(const char *path)
  * 0 passthrough, 1 passthrough with writeback and cache=always,
  * 2 overlay with two lowers, 3 read-only overlay; with bit 2, the
  * passthrough runs without default_permissions and the overlay uses
- * .wh. files. */
+ * .wh. files; bits 3, 4 and 5 add id maps, xattr_permissions=2 and
+ * volatile to the overlay. */
 static int build_argv(uint8_t sel, char **argv)
 {
 	static char a1[PATH_MAX], a2[PATH_MAX], a3[3 * PATH_MAX];
@@ -449,7 +462,7 @@ static int build_argv(uint8_t sel, char **argv)
 	switch (sel & 3) {
 	case 0: case 1:
 		snprintf(a1, sizeof(a1), "%s/back/src", sandbox);
-		fill(a1, false, false);
+		fill(a1, SOURCE);
 		snprintf(a3, sizeof(a3), "%s%s",
 			 sel & 1 ? "writeback,cache=always" : "cache=auto",
 			 sel & 4 ? ",nodefault_permissions" : "");
@@ -457,19 +470,23 @@ static int build_argv(uint8_t sel, char **argv)
 		break;
 	default:
 		snprintf(a1, sizeof(a1), "%s/back/l1", sandbox);
-		fill(a1, true, false);
+		fill(a1, LOWER);
 		snprintf(a1, sizeof(a1), "%s/back/l2", sandbox);
-		fill(a1, true, false);
+		fill(a1, LOWER);
 		if ((sel & 3) == 2) {
 			snprintf(a1, sizeof(a1), "%s/back/u", sandbox);
-			fill(a1, false, true);
+			fill(a1, UPPER);
 			snprintf(a1, sizeof(a1), "%s/back/w", sandbox);
 			mkdir(a1, 0755);
 			snprintf(a3, sizeof(a3),
 				 "lowerdir=%s/back/l1:%s/back/l2,"
-				 "upperdir=%s/back/u,workdir=%s/back/w%s",
+				 "upperdir=%s/back/u,workdir=%s/back/w%s%s%s%s",
 				 sandbox, sandbox, sandbox, sandbox,
-				 sel & 4 ? ",whiteout=files" : "");
+				 sel & 4 ? ",whiteout=files" : "",
+				 sel & 8 ? ",uidmapping=0:0:1000:1000:2000:100,"
+					   "gidmapping=0:0:1000:1000:2000:100" : "",
+				 sel & 16 ? ",xattr_permissions=2" : "",
+				 sel & 32 ? ",volatile" : "");
 		} else {
 			snprintf(a3, sizeof(a3), "lowerdir=%s/back/l1:%s/back/l2",
 				 sandbox, sandbox);

@@ -21,7 +21,7 @@ NAMES = ["a", "b", "d", "sub", "f", "link", "abs", "up", "new", "x", "fifo",
          "/etc/passwd", "canary", "user.k", "trusted.overlay.opaque",
          "user.overlay.opaque", "system.posix_acl_access",
          "trusted.overlay.vn.ino", "security.fuseoverlayfs.override_stat",
-         "n255", "n256"]
+         "gone", "n255", "n256"]
 ROOT = 0
 
 
@@ -104,8 +104,9 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     # Byte 0: 0 passthrough, 1 writeback, 2 overlay, 3 read-only overlay,
-    # 6 overlay with .wh. files.
-    for mode in (0, 1, 2, 3, 6):
+    # 6 overlay with .wh. files, 58 overlay with id maps,
+    # xattr_permissions=2 and volatile.
+    for mode in (0, 1, 2, 3, 6, 2 | 8 | 16 | 32):
         for name, recs in seeds().items():
             with open(os.path.join(out, "seed-%s-%d" % (name, mode)),
                       "wb") as f:
