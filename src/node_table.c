@@ -258,7 +258,7 @@ static void node_maybe_free(struct vn_table *t, struct vn_node *n,
 		t->slots[idx] = NULL;
 		t->gens[idx]++;
 		t->free_idx[t->nfree++] = idx;
-		t->nnodes--;
+		__atomic_store_n(&t->nnodes, t->nnodes - 1, __ATOMIC_RELAXED);
 		n->hnext = g->dead;
 		g->dead = n;
 		n->parent = NULL;
@@ -306,7 +306,7 @@ struct vn_node *vn_table_set_root(struct vn_table *t,
 	n->pinned = 1;
 	n->mount_id = -1;
 	t->nfds++;
-	t->nnodes++;
+	__atomic_store_n(&t->nnodes, t->nnodes + 1, __ATOMIC_RELAXED);
 	hash_insert(t, n);
 	pthread_mutex_unlock(&t->lock);
 	return n;
@@ -437,7 +437,7 @@ static struct vn_node *node_new(struct vn_table *t, struct vn_node *parent,
 	key->nlower = 0;
 	hash_grow(t);
 	hash_insert(t, n);
-	t->nnodes++;
+	__atomic_store_n(&t->nnodes, t->nnodes + 1, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -677,24 +677,18 @@ void vn_garbage_release(struct vn_garbage *g)
 	g->dead = NULL;
 }
 
-size_t vn_table_fds(struct vn_table *t)
+void vn_table_stats(struct vn_table *t, size_t *nodes, size_t *fds)
 {
-	size_t c;
-
 	pthread_mutex_lock(&t->lock);
-	c = t->nfds;
+	*nodes = t->nnodes;
+	*fds = t->nfds;
 	pthread_mutex_unlock(&t->lock);
-	return c;
 }
 
 size_t vn_table_count(struct vn_table *t)
 {
-	size_t c;
-
-	pthread_mutex_lock(&t->lock);
-	c = t->nnodes;
-	pthread_mutex_unlock(&t->lock);
-	return c;
+	/* Written under the lock, read without it (FORGET asks each time). */
+	return __atomic_load_n(&t->nnodes, __ATOMIC_RELAXED);
 }
 
 size_t vn_table_destroy(struct vn_table *t)

@@ -87,7 +87,7 @@ struct vn_table {
 	struct vn_node **buckets;    /* (dev, ino) hash, chained */
 	size_t nbuckets;
 	size_t nhashed;
-	size_t nnodes;
+	size_t nnodes;		     /* written under lock, read atomically */
 	struct vn_node *lru_head;    /* most recently used */
 	struct vn_node *lru_tail;
 	size_t nfds;		     /* fds cached by nodes, pinned included */
@@ -202,9 +202,9 @@ int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
 /* Close fds and free nodes collected in g. Call without the table lock. */
 void vn_garbage_release(struct vn_garbage *g);
 
-/* Number of nodes alive, for tests and the unmount check. */
+/* Number of nodes alive (no lock taken: a snapshot). */
 size_t vn_table_count(struct vn_table *t);
-/* How many fds nodes cache now. */
-size_t vn_table_fds(struct vn_table *t);
+/* Nodes alive and fds they cache, taken together. */
+void vn_table_stats(struct vn_table *t, size_t *nodes, size_t *fds);
 
 #endif

@@ -40,6 +40,7 @@ static void *stats_thread(void *arg)
 {
 	struct vn_fs *fs = arg;
 	sigset_t set;
+	size_t nodes, fds;
 	long rss, hwm;
 	int sig;
 
@@ -51,12 +52,11 @@ static void *stats_thread(void *arg)
 		if (__atomic_load_n(&stats_stop, __ATOMIC_ACQUIRE))
 			break;
 		memory_kib(&rss, &hwm);
+		vn_table_stats(&fs->table, &nodes, &fds);
 		vn_log(LOG_INFO,
 		       "stats: %zu nodes, %zu fds cached (at most %zu), "
 		       "rss %ld KiB, peak rss %ld KiB",
-		       vn_table_count(&fs->table),
-		       vn_table_fds(&fs->table),
-		       fs->table.fd_max, rss, hwm);
+		       nodes, fds, fs->table.fd_max, rss, hwm);
 	}
 	return NULL;
 }
