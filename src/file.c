@@ -48,7 +48,11 @@ static int widen_for_writeback(struct vn_fs *fs, int fd, int flags)
 	return rw;
 }
 
-static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi)
+/* cache=auto keeps the pages the kernel has of a file while the file is
+ * unchanged since it was last opened (close-to-open), and between opens
+ * the kernel drops them when it sees the mtime or size change. */
+static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi,
+			    struct vn_node *n)
 {
 	switch (fs->opts->cache) {
 	case VN_CACHE_NEVER:
@@ -58,7 +62,8 @@ static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi)
 		fi->keep_cache = 1;
 		break;
 	default:
-		break; /* auto: the kernel drops stale pages itself */
+		fi->keep_cache = vn_node_cache_valid(n, (int)fi->fh);
+		break;
 	}
 }
 
@@ -97,6 +102,7 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vn_fs *fs = vn_fs(req);
 	struct vn_node *n;
+	uint64_t lower = 0;
 	int fd, nfd, err;
 
 	n = vn_node_get(fs, ino);
@@ -129,8 +135,9 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else {
 		fi->fh = (uint64_t)nfd;
 		if (fs->overlay && fs->writable && !vn_node_is_upper(fs, n))
-			fi->fh |= VN_FH_LOWER;
-		set_cache_flags(fs, fi);
+			lower = VN_FH_LOWER;
+		set_cache_flags(fs, fi, n);
+		fi->fh |= lower;
 		reply_opened(req, fs, n, fi, NULL);
 	}
 	vn_node_put(fs, n);
@@ -220,7 +227,7 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	fi->fh = (uint64_t)fd;
-	set_cache_flags(fs, fi);
+	set_cache_flags(fs, fi, n);
 	reply_opened(req, fs, n, fi, &e);
 	vn_node_put(fs, n);
 out:

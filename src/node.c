@@ -70,6 +70,31 @@ int vn_reopen(struct vn_fs *fs, int fd, int flags)
 /* The mount table is append-only: readers scan the published entries
  * without a lock (nmounts is stored with release order after the entry is
  * filled); writers serialise on mount_lock. */
+/* A version of the object: anything that changes its data or entries
+ * changes its ctime (or its size, or which object it is). */
+static uint64_t version(const struct stat *st)
+{
+	uint64_t v = (uint64_t)st->st_ino;
+
+	v = v * 1000003 + (uint64_t)st->st_ctim.tv_sec;
+	v = v * 1000003 + (uint64_t)st->st_ctim.tv_nsec;
+	v = v * 1000003 + (uint64_t)st->st_size;
+	return v ? v : 1;
+}
+
+bool vn_node_cache_valid(struct vn_node *n, int fd)
+{
+	struct stat st;
+	uint64_t v;
+
+	if (fstat(fd, &st) < 0) {
+		__atomic_store_n(&n->cache_stamp, 0, __ATOMIC_RELAXED);
+		return false;
+	}
+	v = version(&st);
+	return __atomic_exchange_n(&n->cache_stamp, v, __ATOMIC_RELAXED) == v;
+}
+
 static int mount_fd(struct vn_fs *fs, int mount_id)
 {
 	int i, n = __atomic_load_n(&fs->nmounts, __ATOMIC_ACQUIRE);

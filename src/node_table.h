@@ -58,6 +58,8 @@ struct vn_node {
 	struct vn_node *parent;	     /* table: where it was last seen */
 	char *name;		     /* table: its name in parent */
 
+	uint64_t cache_stamp;	     /* atomic: the object's version when
+				      * it was last opened (node.c) */
 	int copying;		     /* a copy-up is under way (the fs's
 				      * copy lock, copy_up.c) */
 	int fd;			     /* table: cached O_PATH fd, or -1 */

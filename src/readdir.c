@@ -99,8 +99,16 @@ void vn_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	vn_node_put(fs, n);
 	vn_garbage_release(&g);
 	fi->fh = (uintptr_t)d;
-	if (fs->opts->cache == VN_CACHE_ALWAYS)
+	/* The kernel may keep the listing it read (as file pages are kept,
+	 * see set_cache_flags in file.c); it drops it when it sees the
+	 * directory's mtime change. */
+	if (fs->opts->cache == VN_CACHE_ALWAYS) {
 		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	} else if (fs->opts->cache == VN_CACHE_AUTO) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = vn_node_cache_valid(n, dirfd(d->dp));
+	}
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: nobody will release this. */
 		release_dir(fs, d);

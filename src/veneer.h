@@ -119,6 +119,9 @@ int vn_openat(struct vn_fs *fs, int dirfd, const char *name, int flags,
 /* Reopen an O_PATH fd with real open flags through /proc/self/fd.
  * Returns the new fd or -errno. */
 int vn_reopen(struct vn_fs *fs, int fd, int flags);
+/* Whether what the kernel cached of n (pages, directory listing) can be
+ * kept: the object open as fd is unchanged since n was last opened. */
+bool vn_node_cache_valid(struct vn_node *n, int fd);
 /* Format /proc/self/fd/FD into buf (at least 32 bytes). */
 void vn_proc_path(int fd, char *buf, size_t size);
 /* Register the mount that the directory open as dirfd (O_PATH is fine)
