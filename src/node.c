@@ -82,17 +82,20 @@ static uint64_t version(const struct stat *st)
 	return v ? v : 1;
 }
 
-bool vn_node_cache_valid(struct vn_node *n, int fd)
+bool vn_node_keep_cache(struct vn_fs *fs, struct vn_node *n, int fd)
 {
 	struct stat st;
-	uint64_t v;
+	uint64_t v, old;
 
-	if (fstat(fd, &st) < 0) {
-		__atomic_store_n(&n->cache_stamp, 0, __ATOMIC_RELAXED);
-		return false;
-	}
-	v = version(&st);
-	return __atomic_exchange_n(&n->cache_stamp, v, __ATOMIC_RELAXED) == v;
+	v = fstat(fd, &st) < 0 ? 0 : version(&st);
+	old = __atomic_exchange_n(&n->cache_stamp, v, __ATOMIC_RELAXED);
+	if (v && old == v)
+		return true;
+	/* Changed since the last open: the kernel's attributes (the size
+	 * its reads stop at) are stale too, however long their timeout. */
+	if (old)
+		fuse_lowlevel_notify_inval_inode(fs->se, n->nodeid, -1, 0);
+	return false;
 }
 
 static int mount_fd(struct vn_fs *fs, int mount_id)

@@ -396,6 +396,11 @@ int vn_opts_validate(struct vn_opts *o)
 	return 0;
 }
 
+/* How long the kernel may trust names and attributes. An overlay's layers
+ * change only through the mount (the kernel's overlayfs makes the same
+ * demand), so every change passes the kernel, which updates its caches:
+ * with cache=auto they are kept as long as with cache=always. SOURCE in
+ * passthrough mode may change behind the mount's back: one second. */
 static double cache_default(const struct vn_opts *o)
 {
 	switch (o->cache) {
@@ -404,7 +409,7 @@ static double cache_default(const struct vn_opts *o)
 	case VN_CACHE_ALWAYS:
 		return 86400;
 	default:
-		return 1;
+		return o->overlay ? 86400 : 1;
 	}
 }
 

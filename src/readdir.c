@@ -107,7 +107,7 @@ void vn_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->keep_cache = 1;
 	} else if (fs->opts->cache == VN_CACHE_AUTO) {
 		fi->cache_readdir = 1;
-		fi->keep_cache = vn_node_cache_valid(n, dirfd(d->dp));
+		fi->keep_cache = vn_node_keep_cache(fs, n, dirfd(d->dp));
 	}
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: nobody will release this. */

@@ -120,8 +120,9 @@ int vn_openat(struct vn_fs *fs, int dirfd, const char *name, int flags,
  * Returns the new fd or -errno. */
 int vn_reopen(struct vn_fs *fs, int fd, int flags);
 /* Whether what the kernel cached of n (pages, directory listing) can be
- * kept: the object open as fd is unchanged since n was last opened. */
-bool vn_node_cache_valid(struct vn_node *n, int fd);
+ * kept: the object open as fd is unchanged since n was last opened. If it
+ * has changed, the kernel is told to drop its attributes too. */
+bool vn_node_keep_cache(struct vn_fs *fs, struct vn_node *n, int fd);
 /* Format /proc/self/fd/FD into buf (at least 32 bytes). */
 void vn_proc_path(int fd, char *buf, size_t size);
 /* Register the mount that the directory open as dirfd (O_PATH is fine)
