@@ -236,7 +236,10 @@ int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts)
 	fs->lookup_as_caller = fs->switch_creds && !opts->default_permissions;
 	fs->entry_timeout = vn_opts_entry_timeout(opts);
 	fs->attr_timeout = vn_opts_attr_timeout(opts);
-	if (opts->cache == VN_CACHE_ALWAYS)
+	/* Names that do not exist are cached where nothing but the mount
+	 * can create them (see cache_default in options.c). */
+	if (opts->cache == VN_CACHE_ALWAYS ||
+	    (opts->cache == VN_CACHE_AUTO && opts->overlay))
 		fs->negative_timeout = fs->entry_timeout;
 	vn_debug("%d layer(s), file handles %s, fd cache %zu", fs->nlayers,
 		 fs->use_handles ? "on" : "off", fs->table.fd_max);

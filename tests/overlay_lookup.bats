@@ -263,3 +263,20 @@ load overlay
 	ov_is "$ov_out" "$(printf 'c\ne')"
 	ov_diff ov_tree .
 }
+
+@test "lookup: with cache=auto an absent name is asked once, and appears when made through the mount" {
+	ov_veneerfs_only "counts the daemon's requests"
+	mkdir "$L1/d"
+	echo l1 >"$L1/d/lower"
+	ov_mount_both --vo debug
+	lookups() { grep -c 'opcode: LOOKUP (' "$WORK/veneerfs.log" || true; }
+	ov_diff ls d/absent
+	before=$(lookups)
+	ov_diff ls d/absent
+	ov_diff ls d/absent
+	ov_is "$(lookups)" "$before"
+	ov_diff sh -c 'echo new >d/absent; cat d/absent; rm d/lower; ls d'
+	ov_is "$ov_out" "$(printf 'new\nabsent')"
+	ov_diff sh -c 'cat d/lower 2>&1 | sed "s/.*: //"'
+	ov_is "$ov_out" "No such file or directory"
+}
