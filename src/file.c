@@ -51,9 +51,10 @@ static int widen_for_writeback(struct vn_fs *fs, int fd, int flags)
 
 /* cache=auto keeps the pages the kernel has of a file while the file is
  * unchanged since it was last opened (close-to-open), and between opens
- * the kernel drops them when it sees the mtime or size change. */
+ * the kernel drops them when it sees the mtime or size change. n is NULL
+ * for a file just created, of which nothing is cached. */
 static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi,
-			    struct vn_node *n)
+			    struct vn_node *n, int fd)
 {
 	switch (fs->opts->cache) {
 	case VN_CACHE_NEVER:
@@ -63,7 +64,7 @@ static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi,
 		fi->keep_cache = 1;
 		break;
 	default:
-		fi->keep_cache = vn_node_keep_cache(fs, n, (int)fi->fh);
+		fi->keep_cache = n && vn_node_keep_cache(fs, n, fd);
 		break;
 	}
 }
@@ -95,10 +96,10 @@ static bool close_reports_nothing(int fd)
  * close(2): reading leaves no error for close to report, nor does
  * writing to a filesystem whose close reports nothing. (With a writeback
  * cache the kernel sends it anyway, to write its pages back first.) */
-static void set_noflush(struct fuse_file_info *fi, int flags)
+static void set_noflush(struct fuse_file_info *fi, int fd)
 {
-	fi->noflush = (flags & O_ACCMODE) == O_RDONLY ||
-		      close_reports_nothing((int)fi->fh);
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY ||
+		      close_reports_nothing(fd);
 }
 
 /* Count the handle on the node; if the reply cannot be delivered (the
@@ -136,7 +137,6 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vn_fs *fs = vn_fs(req);
 	struct vn_node *n;
-	uint64_t lower = 0;
 	int fd, nfd, err;
 
 	n = vn_node_get(fs, ino);
@@ -169,10 +169,9 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else {
 		fi->fh = (uint64_t)nfd;
 		if (fs->overlay && fs->writable && !vn_node_is_upper(fs, n))
-			lower = VN_FH_LOWER;
-		set_cache_flags(fs, fi, n);
-		set_noflush(fi, fi->flags);
-		fi->fh |= lower;
+			fi->fh |= VN_FH_LOWER;
+		set_cache_flags(fs, fi, n, nfd);
+		set_noflush(fi, nfd);
 		reply_opened(req, fs, n, fi, NULL);
 	}
 	vn_node_put(fs, n);
@@ -262,8 +261,8 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	fi->fh = (uint64_t)fd;
-	set_cache_flags(fs, fi, n);
-	set_noflush(fi, fi->flags);
+	set_cache_flags(fs, fi, NULL, fd);
+	set_noflush(fi, fd);
 	reply_opened(req, fs, n, fi, &e);
 	vn_node_put(fs, n);
 out:

@@ -67,9 +67,6 @@ int vn_reopen(struct vn_fs *fs, int fd, int flags)
 	return vn_openat(fs, fs->proc_fd, name, flags | O_CLOEXEC, 0);
 }
 
-/* The mount table is append-only: readers scan the published entries
- * without a lock (nmounts is stored with release order after the entry is
- * filled); writers serialise on mount_lock. */
 /* A version of the object: anything that changes its data or entries
  * changes its ctime (or its size, or which object it is). */
 static uint64_t version(const struct stat *st)
@@ -98,6 +95,9 @@ bool vn_node_keep_cache(struct vn_fs *fs, struct vn_node *n, int fd)
 	return false;
 }
 
+/* The mount table is append-only: readers scan the published entries
+ * without a lock (nmounts is stored with release order after the entry is
+ * filled); writers serialise on mount_lock. */
 static int mount_fd(struct vn_fs *fs, int mount_id)
 {
 	int i, n = __atomic_load_n(&fs->nmounts, __ATOMIC_ACQUIRE);

@@ -40,8 +40,8 @@ struct vn_node {
 	uint64_t alias;		     /* table: key; non-zero to keep names of
 				      * one object apart (lower hard links) */
 	int layer;		     /* table */
-	struct file_handle *handle;  /* table, may be NULL */
 	int mount_id;		     /* table, with handle */
+	struct file_handle *handle;  /* table, may be NULL */
 	uint64_t birth;		     /* table: birth time in ns, 0 if
 				      * unknown; tells a reused inode number
 				      * apart where there is no handle */
