@@ -41,6 +41,18 @@ static int add_mount_opts(struct fuse_args *args, const struct vn_opts *o)
 	if (o->default_permissions &&
 	    fuse_opt_add_opt(&opt, "default_permissions") < 0)
 		goto out;
+	/* An overlay mounted by root serves every user and honours set-user-ID
+	 * bits, as the kernel's overlayfs does: container engines run their
+	 * processes as other users on it. The kernel still checks each
+	 * caller's permissions (default_permissions is always on here). An
+	 * explicit nosuid given by the user comes later and wins. */
+	if (o->overlay && geteuid() == 0) {
+		if (fuse_opt_add_opt(&opt, "suid") < 0)
+			goto out;
+		if (!o->allow_other && !o->allow_root &&
+		    fuse_opt_add_opt(&opt, "allow_other") < 0)
+			goto out;
+	}
 	/* An overlay without an upper layer takes no change at all. */
 	if (o->overlay && !o->upperdir && fuse_opt_add_opt(&opt, "ro") < 0)
 		goto out;

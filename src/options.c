@@ -30,6 +30,7 @@ enum {
 	KEY_ATTR_TIMEOUT,
 	KEY_ENTRY_TIMEOUT,
 	KEY_ALLOW_OTHER,
+	KEY_ALLOW_ROOT,
 	KEY_RO,
 	KEY_RW,
 	KEY_SQUASH_UID,
@@ -54,6 +55,7 @@ static const struct fuse_opt vn_opt_spec[] = {
 	FUSE_OPT_KEY("attr_timeout=", KEY_ATTR_TIMEOUT),
 	FUSE_OPT_KEY("entry_timeout=", KEY_ENTRY_TIMEOUT),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_ROOT),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -167,7 +169,7 @@ static bool libfuse_option(const char *arg)
 		"suid", "nosuid", "dev", "nodev", "exec", "noexec", "async",
 		"sync", "dirsync", "atime", "noatime", "relatime",
 		"norelatime", "strictatime", "nostrictatime", "lazytime",
-		"nolazytime", "allow_root", "auto_unmount", "blkdev", NULL
+		"nolazytime", "auto_unmount", "blkdev", NULL
 	};
 	static const char *const prefix[] = {
 		"fsname=", "subtype=", "max_read=", "blksize=",
@@ -227,6 +229,9 @@ static int opt_proc(void *data, const char *arg, int key,
 				     &o->entry_timeout_set);
 	case KEY_ALLOW_OTHER:
 		o->allow_other = 1;
+		return 1;
+	case KEY_ALLOW_ROOT:
+		o->allow_root = 1;
 		return 1;
 	case KEY_RO:
 		o->ro = 1;

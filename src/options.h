@@ -31,6 +31,7 @@ struct vn_opts {
 	int noxattr;
 	int default_permissions; /* on unless nodefault_permissions */
 	int allow_other;
+	int allow_root;
 	int ro;
 	int show_help;
 	int show_version;

@@ -92,6 +92,10 @@ int vn_parse_idmap(const char *value, struct vn_idmap *map, int max)
 	const char *s = value;
 	int n = 0;
 
+	/* Container engines write the list with a leading separator
+	 * ("uidmapping=:0:100000:65536"). */
+	if (*s == ':')
+		s++;
 	while (*s) {
 		struct vn_idmap m;
 

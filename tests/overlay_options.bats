@@ -165,6 +165,33 @@ setup() {
 	ov_diff_upper ov_tree --upper .
 }
 
+# Mounted by root without allow_other, an overlay is open to every user and
+# honours set-user-ID bits, as the kernel's is (container engines run their
+# processes as other users on it); an explicit nosuid still wins.
+@test "options: as root, other users and set-user-ID bits as on the kernel's" {
+	ov_veneerfs_only "veneerfs' mount defaults"
+	command -v setpriv >/dev/null || vn_skip "needs setpriv"
+	cp /usr/bin/id "$L1/suid-id"
+	chmod 4755 "$L1/suid-id"
+	mkdir "$WORK/vu" "$WORK/vw" "$KU" "$KW"
+	"$VENEERFS" -o "lowerdir=$L1:$L2,upperdir=$VU,workdir=$VW" "$VM"
+	_ov_wait_mounted "$VM"
+	_ov_kmount "$KM" \
+		"lowerdir=$L1:$L2,upperdir=$KU,workdir=$KW,$OV_KERNEL_DEFAULTS"
+	as_user() {
+		(cd "$1" && setpriv --reuid=1000 --regid=1000 --clear-groups -- \
+			sh -c 'cat f; ./suid-id -u; echo x >new 2>&1 || echo denied')
+	}
+	ov_is "$(as_user "$VM")" "$(as_user "$KM")"
+	ov_is "$(as_user "$VM" | sed -n 2p)" 0
+	ov_is "$(findmnt -no OPTIONS "$VM" | tr , '\n' | grep -c '^nosuid$')" 0
+	fusermount3 -u "$VM"
+	"$VENEERFS" -o "nosuid,lowerdir=$L1:$L2,upperdir=$VU,workdir=$VW" "$VM"
+	_ov_wait_mounted "$VM"
+	ov_is "$(as_user "$VM" | sed -n 2p)" 1000
+	fusermount3 -u "$VM"
+}
+
 @test "options: redirect_dir=off and volatile, as the kernel's" {
 	mkdir -p "$L1/d"
 	echo x >"$L1/d/x"
@@ -217,7 +244,8 @@ tree_as() {
 	chown 100005:100007 "$L2/g"
 	mkdir "$L2/d"
 	chown 42:42 "$L2/d"
-	ov_mount_both --vo uidmapping=0:100000:65536,gidmapping=0:100000:65536
+	# the gid map in the form container engines write, with a leading colon
+	ov_mount_both --vo uidmapping=0:100000:65536,gidmapping=:0:100000:65536
 	ov_is "$(cd "$VM" && stat -c '%n %u %g' f g d)" \
 		"$(printf 'f 0 0\ng 5 7\nd 65534 65534')"
 	ov_ok sh -c 'echo x >new && mkdir newdir'

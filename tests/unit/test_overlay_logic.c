@@ -56,6 +56,9 @@ static void test_idmap(void)
 	CHECK(m[0].inner == 0 && m[0].outer == 1000 && m[0].len == 1);
 	CHECK(m[1].inner == 1 && m[1].outer == 100000 && m[1].len == 65536);
 	CHECK(vn_parse_idmap("0:1000:1,1:5:2", m, 4) == 2 && m[1].outer == 5);
+	CHECK(vn_parse_idmap(":0:100000:65536", m, 4) == 1 &&
+	      m[0].outer == 100000 && m[0].len == 65536);
+	CHECK(vn_parse_idmap("::0:1:1", m, 4) == -1);
 	CHECK(vn_parse_idmap("0:1000", m, 4) == -1);
 	CHECK(vn_parse_idmap("0:1000:0", m, 4) == -1);
 	CHECK(vn_parse_idmap("a:1:1", m, 4) == -1);
