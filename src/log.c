@@ -2,6 +2,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#define FUSE_USE_VERSION 312
+#include <fuse_log.h>
 
 #include "log.h"
 
@@ -9,11 +13,36 @@ static int use_syslog;
 static int debug_on;
 static const char *tag_mnt = "";
 
+/* libfuse's own messages (a failed read of /dev/fuse, say) would go to
+ * stderr, which is /dev/null once daemonized: send them to syslog too,
+ * tagged like ours. */
+static void fuse_to_syslog(enum fuse_log_level level, const char *fmt,
+			   va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	if ((int)level == LOG_DEBUG && !debug_on)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (n > 0)
+		syslog((int)level, "%s: %s", tag_mnt, msg);
+}
+
 void vn_log_to_syslog(const char *mountpoint)
 {
 	tag_mnt = mountpoint;
 	openlog("veneerfs", LOG_PID, LOG_DAEMON);
 	use_syslog = 1;
+	fuse_set_log_func(fuse_to_syslog);
+}
+
+int vn_log_is_syslog(void)
+{
+	return use_syslog;
 }
 
 void vn_log_set_debug(int on)

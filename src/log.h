@@ -4,8 +4,11 @@
 
 #include <syslog.h>
 
-/* Send later messages to syslog, each tagged with the mountpoint. */
+/* Send later messages, libfuse's too, to syslog, each tagged with the
+ * mountpoint. */
 void vn_log_to_syslog(const char *mountpoint);
+/* Are messages going to syslog? */
+int vn_log_is_syslog(void);
 /* Print debug-level messages too. */
 void vn_log_set_debug(int on);
 /* Log one line at a syslog level (LOG_ERR, LOG_WARNING, LOG_DEBUG...). */
@@ -14,6 +17,7 @@ void vn_log(int level, const char *fmt, ...)
 
 #define vn_err(...) vn_log(LOG_ERR, __VA_ARGS__)
 #define vn_warn(...) vn_log(LOG_WARNING, __VA_ARGS__)
+#define vn_info(...) vn_log(LOG_INFO, __VA_ARGS__)
 #define vn_debug(...) vn_log(LOG_DEBUG, __VA_ARGS__)
 
 #endif
