@@ -173,8 +173,7 @@ static bool libfuse_option(const char *arg)
 	};
 	static const char *const prefix[] = {
 		"fsname=", "subtype=", "max_read=", "blksize=",
-		"fscontext=", "defcontext=", "rootcontext=", "user=", "x-",
-		NULL
+		"fscontext=", "defcontext=", "rootcontext=", "user=", NULL
 	};
 	int i;
 
@@ -185,6 +184,23 @@ static bool libfuse_option(const char *arg)
 		if (strncmp(arg, prefix[i], strlen(prefix[i])) == 0)
 			return true;
 	return false;
+}
+
+/* Options of fstab(5) meant for mount(8), systemd or other programs, not
+ * for the filesystem. mount(8) removes them before running the helper;
+ * given on veneerfs' own command line they are dropped too. */
+static bool userspace_option(const char *arg)
+{
+	static const char *const exact[] = {
+		"defaults", "auto", "noauto", "nofail", "_netdev", "user",
+		"nouser", "users", "owner", "group", NULL
+	};
+	int i;
+
+	for (i = 0; exact[i]; i++)
+		if (strcmp(arg, exact[i]) == 0)
+			return true;
+	return strncmp(arg, "x-", 2) == 0 || strncmp(arg, "comment=", 8) == 0;
 }
 
 /* fuse_opt callback: returns 0 to drop arg, 1 to keep it for libfuse, -1 on
@@ -198,6 +214,8 @@ static int opt_proc(void *data, const char *arg, int key,
 	case FUSE_OPT_KEY_NONOPT:
 		return take_nonopt(o, arg);
 	case FUSE_OPT_KEY_OPT:
+		if (userspace_option(arg))
+			return 0;
 		if (arg[0] == '-' || !libfuse_option(arg)) {
 			vn_opts_bad(o, "unknown option '%s'", arg);
 			return -1;

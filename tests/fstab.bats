@@ -34,7 +34,7 @@ teardown() {
 }
 
 daemon_pids() {
-	pgrep -f "^veneerfs .*$MNT" || true
+	pgrep -f "^(\S*/)?veneerfs .*$MNT" || true
 }
 
 # The daemon exits once its filesystem is unmounted.
@@ -119,6 +119,17 @@ fstab_line() {
 	run mountpoint -q "$MNT"
 	[ "$status" -ne 0 ]
 	[ -z "$(daemon_pids)" ]
+}
+
+# The same options given to veneerfs directly (a systemd unit with
+# Type=fuse.veneerfs may pass them on) are accepted and change nothing.
+@test "fstab: mount(8)'s own options on veneerfs' command line" {
+	"$VENEERFS" -o defaults,auto,noauto,nofail,_netdev,comment=x \
+		-o x-systemd.automount,x-systemd.idle-timeout=5 "$SRC" "$MNT"
+	[ "$(findmnt -no FSTYPE,SOURCE "$MNT")" = "fuse.veneerfs $SRC" ]
+	[ "$(cat "$MNT/f")" = src ]
+	umount "$MNT"
+	wait_daemon_gone
 }
 
 @test "fstab: a source with a space, written \\040 as fstab(5) wants" {
