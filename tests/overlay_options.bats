@@ -165,6 +165,36 @@ setup() {
 	ov_diff_upper ov_tree --upper .
 }
 
+# Container engines run the mount program from their storage directory
+# with lower layers given as relative symbolic links (l/ID -> ../ID/diff),
+# and unmount it themselves.
+@test "options: lower layers as relative symlinks, as container engines give them" {
+	ov_veneerfs_only "veneerfs' command line"
+	local store=$WORK/store
+	mkdir -p "$store/l" "$store/a/diff" "$store/b/diff" "$store/c/diff" \
+		"$store/c/work" "$store/c/merged"
+	cp -a "$L1/." "$store/a/diff/"
+	cp -a "$L2/." "$store/b/diff/"
+	ln -s ../a/diff "$store/l/AAAA"
+	ln -s ../b/diff "$store/l/BBBB"
+	(cd "$store" && "$VENEERFS" -o \
+		lowerdir=l/AAAA:l/BBBB,upperdir=c/diff,workdir=c/work,,volatile \
+		"$store/c/merged")
+	_ov_wait_mounted "$store/c/merged"
+	mkdir "$KU" "$KW"
+	_ov_kmount "$KM" \
+		"lowerdir=$L1:$L2,upperdir=$KU,workdir=$KW,$OV_KERNEL_DEFAULTS"
+	ov_is "$(cd "$store/c/merged" && ov_tree .)" "$(cd "$KM" && ov_tree .)"
+	echo x >"$store/c/merged/new"
+	[ "$(cat "$store/c/diff/new")" = x ]
+	# the links were resolved once, at mount: changing them now changes
+	# nothing
+	rm "$store/l/AAAA"
+	ov_is "$(cd "$store/c/merged" && ov_tree .)" \
+		"$(cd "$KM" && echo x >new && ov_tree .)"
+	umount "$store/c/merged"
+}
+
 # Mounted by root without allow_other, an overlay is open to every user and
 # honours set-user-ID bits, as the kernel's is (container engines run their
 # processes as other users on it); an explicit nosuid still wins.
