@@ -13,23 +13,33 @@ static int use_syslog;
 static int debug_on;
 static const char *tag_mnt = "";
 
-/* libfuse's own messages (a failed read of /dev/fuse, say) would go to
- * stderr, which is /dev/null once daemonized: send them to syslog too,
- * tagged like ours. */
-static void fuse_to_syslog(enum fuse_log_level level, const char *fmt,
-			   va_list ap)
+/* One formatted message, without its trailing newlines, to its place. */
+static void emit(int level, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	size_t n;
 
-	if ((int)level == LOG_DEBUG && !debug_on)
+	if (level == LOG_DEBUG && !debug_on)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	if (n > 0)
-		syslog((int)level, "%s: %s", tag_mnt, msg);
+	if (n == 0)
+		return;
+	if (use_syslog)
+		syslog(level, "%s: %s", tag_mnt, msg);
+	else
+		fprintf(stderr, "veneerfs: %s\n", msg);
+}
+
+/* libfuse's own messages (a failed read of /dev/fuse, say) would go to
+ * stderr, which is /dev/null once daemonized: they take our way too. Its
+ * levels are syslog's. */
+static void fuse_to_syslog(enum fuse_log_level level, const char *fmt,
+			   va_list ap)
+{
+	emit((int)level, fmt, ap);
 }
 
 void vn_log_to_syslog(const char *mountpoint)
@@ -52,16 +62,9 @@ void vn_log_set_debug(int on)
 
 void vn_log(int level, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	if (level == LOG_DEBUG && !debug_on)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	emit(level, fmt, ap);
 	va_end(ap);
-	if (use_syslog)
-		syslog(level, "%s: %s", tag_mnt, msg);
-	else
-		fprintf(stderr, "veneerfs: %s\n", msg);
 }

@@ -118,8 +118,6 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 	err = vn_stats_start(fs);
 	if (err)
 		vn_warn("no statistics on SIGUSR1: %s", strerror(-err));
-	/* libfuse returns the signal number when SIGINT, SIGTERM or SIGHUP
-	 * ended the loop: that is a clean unmount too. */
 	/* In the foreground the terminal (or the service manager) shows
 	 * this; in syslog it marks where a mount's messages begin and end. */
 	if (vn_log_is_syslog() && o->overlay)
@@ -127,6 +125,8 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 			o->nlowers, o->upperdir ? o->upperdir : "none");
 	else if (vn_log_is_syslog())
 		vn_info("mounted: passthrough of %s", o->source);
+	/* libfuse returns the signal number when SIGINT, SIGTERM or SIGHUP
+	 * ended the loop: that is a clean unmount too. */
 	ret = serve(se, o) >= 0 ? 0 : 1;
 	vn_stats_stop();
 	if (vn_log_is_syslog())

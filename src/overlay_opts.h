@@ -17,7 +17,8 @@ int vn_split_layers(const char *value, char ***out);
 void vn_free_layers(char **list, int n);
 
 /* Parse "IN:OUT:LEN[:IN2:OUT2:LEN2...]" (commas also separate ranges,
- * and one leading colon is allowed) into map. Returns the number of ranges, or -1 if malformed. */
+ * and one leading colon is allowed) into map. Returns the number of
+ * ranges, or -1 if malformed. */
 int vn_parse_idmap(const char *value, struct vn_idmap *map, int max);
 
 /* Take lowerdir=, upperdir=, workdir=, uidmapping= and gidmapping= out of
