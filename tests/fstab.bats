@@ -27,25 +27,10 @@ setup() {
 teardown() {
 	cd /
 	if mountpoint -q "$MNT"; then umount "$MNT" || umount -l "$MNT"; fi
-	wait_daemon_gone
+	vn_wait_no_daemon "$MNT"
 	mountpoint -q /etc/fstab && umount /etc/fstab
 	mountpoint -q /usr/local/bin && umount /usr/local/bin
 	vn_teardown
-}
-
-daemon_pids() {
-	pgrep -f "^(\S*/)?veneerfs .*$MNT" || true
-}
-
-# The daemon exits once its filesystem is unmounted.
-wait_daemon_gone() {
-	local i
-	for i in $(seq 1 200); do
-		[ -z "$(daemon_pids)" ] && return 0
-		sleep 0.05
-	done
-	echo "veneerfs still running after umount: $(daemon_pids)" >&2
-	return 1
 }
 
 # fstab_line FIELDS...: write one /etc/fstab line.
@@ -58,7 +43,7 @@ fstab_line() {
 		"allow_other,noauto,nofail,_netdev,x-systemd.automount,x-systemd.requires=network.target 0 0"
 	mount "$MNT"
 	[ "$(findmnt -no FSTYPE,SOURCE "$MNT")" = "fuse.veneerfs $SRC" ]
-	[ -n "$(daemon_pids)" ]
+	[ -n "$(vn_daemons "$MNT")" ]
 	# passthrough: the same object, seen through the mount
 	[ "$(cat "$MNT/f")" = src ]
 	[ "$(vn_stat "$MNT/f")" = "$(vn_stat "$SRC/f")" ]
@@ -70,7 +55,7 @@ fstab_line() {
 	umount "$MNT"
 	run mountpoint -q "$MNT"
 	[ "$status" -ne 0 ]
-	wait_daemon_gone
+	vn_wait_no_daemon "$MNT"
 }
 
 @test "fstab: an overlay line, with the name in the source field" {
@@ -84,7 +69,7 @@ fstab_line() {
 	rm "$MNT/f"
 	[ ! -e "$MNT/f" ]
 	umount "$MNT"
-	wait_daemon_gone
+	vn_wait_no_daemon "$MNT"
 	# the upper layer in the kernel's format: a 0/0 whiteout and the file
 	[ "$(stat -c '%F %t:%T' "$WORK/u/f")" = "character special file 0:0" ]
 	[ "$(cat "$WORK/u/n")" = new ]
@@ -103,7 +88,7 @@ fstab_line() {
 	run "$VNOP" open "$MNT/new" O_CREAT,O_WRONLY 0644
 	[ "$output" = EROFS ]
 	umount "$MNT"
-	wait_daemon_gone
+	vn_wait_no_daemon "$MNT"
 }
 
 @test "fstab: a bad option or source fails with one line and mounts nothing" {
@@ -118,7 +103,7 @@ fstab_line() {
 	[ "$output" = "veneerfs: source '$WORK/missing': No such file or directory" ]
 	run mountpoint -q "$MNT"
 	[ "$status" -ne 0 ]
-	[ -z "$(daemon_pids)" ]
+	[ -z "$(vn_daemons "$MNT")" ]
 }
 
 # The same options given to veneerfs directly (a systemd unit with
@@ -129,7 +114,7 @@ fstab_line() {
 	[ "$(findmnt -no FSTYPE,SOURCE "$MNT")" = "fuse.veneerfs $SRC" ]
 	[ "$(cat "$MNT/f")" = src ]
 	umount "$MNT"
-	wait_daemon_gone
+	vn_wait_no_daemon "$MNT"
 }
 
 @test "fstab: a source with a space, written \\040 as fstab(5) wants" {
@@ -140,7 +125,7 @@ fstab_line() {
 	[ "$(findmnt -no SOURCE "$MNT")" = "$WORK/my data" ]
 	[ "$(cat "$MNT/f")" = spaced ]
 	umount "$MNT"
-	wait_daemon_gone
+	vn_wait_no_daemon "$MNT"
 }
 
 # contrib/mnt-data.mount: systemd checks it, and the mount it describes
@@ -169,5 +154,5 @@ fstab_line() {
 	[ "$(findmnt -no FSTYPE,SOURCE "$MNT")" = "fuse.veneerfs $SRC" ]
 	[ "$(as_nobody cat "$MNT/f")" = src ]
 	umount "$MNT"
-	wait_daemon_gone
+	vn_wait_no_daemon "$MNT"
 }

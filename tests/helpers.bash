@@ -63,6 +63,25 @@ vn_mount() {
 	vn_wait_mount "$MNT" || { cat "$WORK/daemon.log" >&2; return 1; }
 }
 
+# vn_daemons PATH: pids of veneerfs daemons (started by path or through
+# mount.fuse3) whose command line mentions PATH.
+vn_daemons() {
+	pgrep -f "^(\S*/)?veneerfs .*$1" || true
+}
+
+# vn_wait_no_daemon PATH: wait until no daemon serving a mount under PATH
+# is left; one exits once its filesystem is unmounted. Fails after about
+# 10 seconds.
+vn_wait_no_daemon() {
+	local i
+	for i in $(seq 1 200); do
+		[ -z "$(vn_daemons "$1")" ] && return 0
+		sleep 0.05
+	done
+	echo "veneerfs still running for $1: $(vn_daemons "$1")" >&2
+	return 1
+}
+
 # Unmount and check that the daemon exited cleanly (status 0).
 vn_unmount() {
 	local status=0

@@ -145,19 +145,6 @@ scenario() {
 	echo "== images left: $(pm images -q | wc -l)"
 }
 
-# Wait until no veneerfs daemon serves a mount under $1: the daemon exits
-# once the engine has unmounted it.
-wait_no_daemon() {
-	local i
-	for i in $(seq 1 200); do
-		pgrep -f "^$VENEERFS .*$1" >/dev/null || return 0
-		sleep 0.05
-	done
-	echo "veneerfs daemons still running:" >&2
-	pgrep -af "^$VENEERFS .*$1" >&2
-	return 1
-}
-
 # same NAME A B: the transcripts A and B are the same, or show the diff.
 same() {
 	[ "$2" = "$3" ] && return 0
@@ -187,7 +174,7 @@ same() {
 	echo "$vn" | grep -qx '== images left: 0'
 	# nothing stays mounted, no daemon stays behind
 	[ -z "$(findmnt -rn -o TARGET | grep -F "$PM_WORK/vn/")" ]
-	wait_no_daemon "$PM_WORK/vn/"
+	vn_wait_no_daemon "$PM_WORK/vn/"
 }
 
 @test "podman: the container's root is a veneerfs mount, reading .wh. layers" {
@@ -204,7 +191,7 @@ same() {
 	run pm_run --rm localhost/vnlayers ls /data
 	[ "$output" = "$(printf 'added\ndir\nkeep')" ]
 	pm rmi localhost/vnlayers >/dev/null
-	wait_no_daemon "$PM_WORK/vn/"
+	vn_wait_no_daemon "$PM_WORK/vn/"
 }
 
 # contrib/storage.conf as shipped, with this build's binary and private
@@ -232,5 +219,5 @@ same() {
 	[ -d "$PM_STORE/root/overlay" ]
 	podman --tmpdir "$PM_STORE/tmp" --events-backend file \
 		rmi localhost/vnlayers >/dev/null
-	wait_no_daemon "$PM_STORE/"
+	vn_wait_no_daemon "$PM_STORE/"
 }
