@@ -154,7 +154,8 @@ bad_input() {
 	local pid
 	pid=$(ours)
 	echo "daemon: $pid"
-	[ -n "$pid" ] && [ "$(wc -w <<<"$pid")" -eq 1 ]
+	[ -n "$pid" ]
+	[ "$(wc -w <<<"$pid")" -eq 1 ]
 	# detached from the test: not our child, no terminal, own session
 	[ "$(awk '{ print $4 }' "/proc/$pid/stat")" != $$ ]
 	[ "$(awk '{ print $6 }' "/proc/$pid/stat")" = "$pid" ]

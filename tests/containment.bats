@@ -119,9 +119,11 @@ setup() {
 	make_d "$SRC" inside
 	make_d "$REF" inside
 	make_d "$OUT" outside
-	mv "$OUT/d"/* "$OUT"/ && rmdir "$OUT/d"
+	mv "$OUT/d"/* "$OUT"/
+	rmdir "$OUT/d"
 	make_d "$CALLER_OUT" caller-side
-	mv "$CALLER_OUT/d"/* "$CALLER_OUT"/ && rmdir "$CALLER_OUT/d"
+	mv "$CALLER_OUT/d"/* "$CALLER_OUT"/
+	rmdir "$CALLER_OUT/d"
 	outside_before=$(snapshot "$OUT")
 }
 
@@ -288,7 +290,8 @@ swap_path_test() {
 	vn_mount -o cache=always
 	swap_path_test mv ../outside
 	[ -f "$SRC/d.old/$N.new" ]
-	[ -f "$SRC/d.old/$N.renamed" ] && [ ! -e "$SRC/d.old/$N.gone" ]
+	[ -f "$SRC/d.old/$N.renamed" ]
+	[ ! -e "$SRC/d.old/$N.gone" ]
 }
 
 @test "swap a dir for a symlink out, through cached paths (rm)" {
@@ -421,7 +424,8 @@ mount_small_cache() {
 
 @test "after a swap, a fresh lookup shows the symlink, not its target" {
 	vn_mount -o cache=never
-	[ -d "$MNT/d" ] && [ ! -L "$MNT/d" ]
+	[ -d "$MNT/d" ]
+	[ ! -L "$MNT/d" ]
 	rm -rf "$SRC/d"
 	ln -s / "$SRC/d"
 	[ -L "$MNT/d" ]

@@ -148,7 +148,8 @@ fstab_line() {
 	where=$(sed -n 's/^Where=//p' "$unit")
 	type=$(sed -n 's/^Type=//p' "$unit")
 	options=$(sed -n 's/^Options=//p' "$unit")
-	[ "$what" = /srv/data ] && [ "$where" = /mnt/data ]
+	[ "$what" = /srv/data ]
+	[ "$where" = /mnt/data ]
 	[ "$type" = fuse.veneerfs ]
 	mount -t "$type" -o "$options" "$SRC" "$MNT"
 	[ "$(findmnt -no FSTYPE,SOURCE "$MNT")" = "fuse.veneerfs $SRC" ]

@@ -65,7 +65,8 @@ else:
 try:
     st = os.fstat(h)
 except OSError as e:
-    print("fstat: errno", e.errno); sys.exit(0)   # ESTALE: the old object is gone
+    # ESTALE: the old object is gone, and the daemon says so.
+    print("fstat: errno", e.errno); sys.exit(0 if e.errno == 116 else 1)
 # If it answers, it must describe the deleted file, not the new one.
 print("nlink", st.st_nlink, "size", st.st_size)
 sys.exit(0 if st.st_nlink == 0 and st.st_size == 9 else 1)

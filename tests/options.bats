@@ -192,7 +192,8 @@ pread_is() {
 	echo x >"$SRC/gone"
 	vn_mount -o cache=never
 	[ "$(cat "$MNT/f")" = aaaa ]
-	[ -e "$MNT/gone" ] && [ ! -e "$MNT/new" ]
+	[ -e "$MNT/gone" ]
+	[ ! -e "$MNT/new" ]
 	printf 'a longer content' >"$SRC/f"
 	rm "$SRC/gone"
 	echo new >"$SRC/new"

@@ -326,19 +326,14 @@ tree_as() {
 		ov_diff ov_tree .
 		ov_unmount_both
 	done
-	# No SELinux here: the context may be refused, but as one option
-	# (its value holds a comma) and with a one-line error.
+	# A label means nothing on a FUSE mount: context= is taken as one
+	# option (its value holds a comma) and dropped, and the mount works.
 	local ctx='context="system_u:object_r:container_file_t:s0:c1,c2"'
 	mkdir -p "$VU" "$VW"
-	if timeout 10 "$VENEERFS" -o \
-		"lowerdir=$L1,upperdir=$VU,workdir=$VW,$ctx" "$VM" \
-		2>"$WORK/ctx.err"; then
-		_ov_wait_mounted "$VM"
-		fusermount3 -u "$VM"
-	else
-		[ "$(wc -l <"$WORK/ctx.err")" -eq 1 ]
-		grep -q '^veneerfs: ' "$WORK/ctx.err"
-		! grep -q 'c2' "$WORK/ctx.err" || grep -q 'context' "$WORK/ctx.err"
-		! mountpoint -q "$VM"
-	fi
+	timeout 10 "$VENEERFS" -o \
+		"lowerdir=$L1,upperdir=$VU,workdir=$VW,$ctx" "$VM"
+	_ov_wait_mounted "$VM"
+	[ -d "$VM/." ]
+	[ "$(findmnt -no FSTYPE "$VM")" = fuse.veneerfs ]
+	fusermount3 -u "$VM"
 }

@@ -247,8 +247,12 @@ disk_type() {
 	ov_unmount_both
 	# veneerfs' upper layer holds .wh. files and no device at all.
 	[ -z "$(find "$VU" -type c)" ]
-	[ -f "$VU/.wh.gone" ] && [ -f "$VU/.wh.mv" ] && [ -f "$VU/d/.wh.sub" ]
-	[ ! -e "$VU/.wh.f" ] && [ ! -e "$VU/d/.wh.h" ] && [ ! -e "$VU/.wh.m" ]
+	[ -f "$VU/.wh.gone" ]
+	[ -f "$VU/.wh.mv" ]
+	[ -f "$VU/d/.wh.sub" ]
+	[ ! -e "$VU/.wh.f" ]
+	[ ! -e "$VU/d/.wh.h" ]
+	[ ! -e "$VU/.wh.m" ]
 	[ "$(getfattr --only-values -n trusted.overlay.opaque "$VU/m")" = y ]
 	# Mounted again, each reads the upper layer it wrote as it left it.
 	ov_mount_again

@@ -160,8 +160,10 @@ denied_matrix() {
 	expect EACCES nobody create @new
 	expect EACCES nobody unlink @rootdir/victim
 	expect EACCES nobody rename @rootfile @open/stolen
-	[ ! -e "$SRC/rootdir/new" ] && [ ! -e "$SRC/new" ]
-	[ ! -e "$SRC/rootdir/newdir" ] && [ -e "$SRC/rootfile" ]
+	[ ! -e "$SRC/rootdir/new" ]
+	[ ! -e "$SRC/new" ]
+	[ ! -e "$SRC/rootdir/newdir" ]
+	[ -e "$SRC/rootfile" ]
 	[ -e "$SRC/rootdir/victim" ]
 	[ "$(cat "$SRC/rootfile")" = root ]
 }
@@ -199,7 +201,8 @@ denied_matrix() {
 	expect EPERM nobody unlink @sticky/rootfile
 	expect EPERM nobody rename @sticky/rootfile @sticky/mine
 	expect OK nobody write @sticky/rootfile
-	[ -f "$SRC/sticky/rootfile" ] && [ ! -e "$SRC/sticky/mine" ]
+	[ -f "$SRC/sticky/rootfile" ]
+	[ ! -e "$SRC/sticky/mine" ]
 	# Its own file there it may delete.
 	expect OK nobody create @sticky/own
 	expect_owner '65534:65534 regular empty file 644' sticky/own
@@ -256,7 +259,9 @@ denied_matrix() {
 @test "with nodefault_permissions SOURCE still enforces its rules" {
 	mount_other -o nodefault_permissions
 	grep -q "^$SRC $MNT fuse.veneerfs " /proc/mounts
-	! grep "^$SRC $MNT " /proc/mounts | grep -q default_permissions
+	run grep "^$SRC $MNT " /proc/mounts
+	[ "${#lines[@]}" -eq 1 ]
+	[[ ${lines[0]} != *default_permissions* ]]
 	denied_matrix
 	expect EPERM nobody chmod @rootfile 666
 	expect EPERM nobody chown @rootfile 65534 65534
@@ -277,7 +282,8 @@ denied_matrix() {
 	mount_other -o nodefault_permissions
 	rm -f "$REF/open/hardlink"
 	expect EPERM nobody link @rootfile @open/hardlink
-	[ ! -e "$SRC/open/hardlink" ] && [ "$(stat -c %h "$SRC/rootfile")" = 1 ]
+	[ ! -e "$SRC/open/hardlink" ]
+	[ "$(stat -c %h "$SRC/rootfile")" = 1 ]
 }
 
 # Files in a 0700 dir of root's are world-readable (private/secret) and

@@ -1050,14 +1050,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Valgrind runs code ~50 times slower: time native runs only. */
-static int under_valgrind(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return p && strstr(p, "vgpreload");
-}
-
 static size_t longest_chain(struct vn_table *t)
 {
 	size_t i, len, max = 0;
@@ -1072,6 +1064,10 @@ static size_t longest_chain(struct vn_table *t)
 	}
 	return max;
 }
+
+/* With --time (the benchmark runs it so), how long the 100000 nodes took
+ * is printed; make check asserts no time. */
+static int print_time;
 
 static void test_scale(void)
 {
@@ -1107,11 +1103,9 @@ static void test_scale(void)
 	CHECK(vn_table_count(&t) == 1 && t.nhashed == 1 && root->nchild == 0);
 	CHECK(t.nfree == t.nslots - 2);
 	secs = now() - start;
-	if (!under_valgrind()) {
-		CHECK(secs < 1.0);
-		if (secs >= 1.0)
-			fprintf(stderr, "100000 nodes took %.2fs\n", secs);
-	}
+	if (print_time)
+		printf("node table: 100000 nodes entered, found, looked up "
+		       "again and forgotten in %.3f s\n", secs);
 	CHECK(vn_table_destroy(&t) == 1);
 	free(ids);
 }
@@ -1139,10 +1133,11 @@ static void test_destroy(void)
 	CHECK(t.slots == NULL && t.buckets == NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int fds = count_open_fds();
 
+	print_time = argc > 1 && strcmp(argv[1], "--time") == 0;
 	test_init();
 	test_root();
 	test_enter();
