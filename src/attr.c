@@ -78,6 +78,8 @@ void vn_present(struct vn_fs *fs, struct vn_node *n, int fd, struct stat *st)
 	int layers[2];
 
 	st->st_ino = __atomic_load_n(&n->rino, __ATOMIC_RELAXED);
+	if (o->blksize)
+		st->st_blksize = o->blksize;
 	if (!fs->overlay)
 		return;
 	if (override_name(fs) &&
@@ -123,6 +125,9 @@ out:
 	else
 		fuse_reply_attr(req, &st, fs->attr_timeout);
 }
+
+#define VN_TIME_BITS (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | \
+		      FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)
 
 /* What SETATTR is asked to do, decoded once. */
 struct vn_setattr {
@@ -254,9 +259,7 @@ static int do_setattr(struct vn_setattr *s, struct stat *out)
 		err = set_owner(s);
 	if (!err && (s->valid & FUSE_SET_ATTR_SIZE))
 		err = set_size(s);
-	if (!err && (s->valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-				 FUSE_SET_ATTR_ATIME_NOW |
-				 FUSE_SET_ATTR_MTIME_NOW)))
+	if (!err && (s->valid & VN_TIME_BITS))
 		err = set_times(s);
 	if (!err)
 		err = do_getattr(s->fd, out);
@@ -278,6 +281,24 @@ static bool only_kills_privs(struct vn_setattr *s)
 	st.st_mode &= 07777;
 	return want != st.st_mode && (want & ~priv) == (st.st_mode & ~priv) &&
 	       (want & priv & ~st.st_mode) == 0;
+}
+
+/* With a writeback cache the kernel keeps a file's mtime itself and sends
+ * its own value where the caller asked for "now" (touch(1) by a user who
+ * may write the file but does not own it). Set as that user, the explicit
+ * time would be refused. The kernel lets an explicit time through only
+ * from the owner (default_permissions): from anyone else it means "now",
+ * which the daemon sets with its own credentials. */
+static bool kernel_time_now(struct vn_setattr *s, fuse_req_t req)
+{
+	struct stat st;
+
+	if (!s->fs->opts->writeback || !s->fs->opts->default_permissions ||
+	    !(s->valid & FUSE_SET_ATTR_MTIME) ||
+	    (s->valid & FUSE_SET_ATTR_MTIME_NOW) || fuse_req_ctx(req)->uid == 0)
+		return false;
+	return do_getattr(s->fd, &st) == 0 &&
+	       st.st_uid != vn_uid_to_disk(s->fs, fuse_req_ctx(req)->uid);
 }
 
 void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -314,6 +335,12 @@ void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if ((valid & FUSE_SET_ATTR_MODE) && only_kills_privs(&s)) {
 		err = set_mode(&s);
 		s.valid &= ~FUSE_SET_ATTR_MODE;
+	}
+	if (!err && (valid & FUSE_SET_ATTR_SIZE))
+		vn_drop_sgid(req, s.fd);
+	if (!err && kernel_time_now(&s, req)) {
+		err = set_times(&s);
+		s.valid &= ~VN_TIME_BITS;
 	}
 	if (!err)
 		err = vn_creds_enter(fs->switch_creds, req, &c);

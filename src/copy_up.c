@@ -16,6 +16,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,9 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include <attr/error_context.h>
+#include <attr/libattr.h>
 
 #include "log.h"
 #include "veneer.h"
@@ -81,42 +86,99 @@ bool vn_hidden_xattr(struct vn_fs *fs, const char *name)
 	return vn_private_xattr(fs, name) || vn_override_xattr(fs, name);
 }
 
-/* Copy every xattr but overlay's own from src to dst (magic link paths,
- * which reach a symlink itself). */
+/* Names the copy must have or the copy-up fails, whatever the upper
+ * filesystem says: what the file may do and who may use it. Others (the
+ * labels of a security module, say) are left out where the upper layer
+ * refuses them, as the kernel's overlayfs leaves out what is unsupported;
+ * that is said once in the log. */
+static bool must_copy(const char *name)
+{
+	return strcmp(name, "system.posix_acl_access") == 0 ||
+	       strcmp(name, "system.posix_acl_default") == 0 ||
+	       strcmp(name, "security.capability") == 0;
+}
+
+/* libattr's error callback, and what the copy learnt from it. */
+struct xattr_copy {
+	struct error_context ec;	/* first: the callback gets it */
+	struct vn_fs *fs;
+	bool must;			/* this pass copies must_copy() names */
+	int err;			/* first failure, as -errno */
+};
+
+static int filter_must(const char *name, struct error_context *ec)
+{
+	return must_copy(name);
+}
+
+static int filter_rest(const char *name, struct error_context *ec)
+{
+	struct xattr_copy *c = (struct xattr_copy *)ec;
+
+	return !must_copy(name) && !vn_private_xattr(c->fs, name);
+}
+
+static void xattr_error(struct error_context *ec, const char *fmt, ...)
+{
+	struct xattr_copy *c = (struct xattr_copy *)ec;
+	static bool warned;
+	int e = errno ? errno : EIO;
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Reading the lower object never fails for a good reason; the upper
+	 * filesystem may refuse a label (ENOTSUP, or EPERM in a user
+	 * namespace). */
+	if (!c->must && (e == ENOTSUP || e == EPERM)) {
+		if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+			vn_warn("copy-up: %s: %s (such xattrs are left out)",
+				msg, strerror(e));
+		return;
+	}
+	vn_debug("copy-up: %s: %s", msg, strerror(e));
+	if (!c->err)
+		c->err = -e;
+}
+
+/* Copy every xattr but overlay's own from src to dst (paths that reach
+ * the objects themselves, symlinks included), with libattr. Any failure
+ * to read them, or to write one that must be copied, fails the copy-up:
+ * a copy without its ACLs or capabilities is not the file. */
 static int copy_xattrs(struct vn_fs *fs, const char *src, const char *dst)
 {
-	char *names = NULL, *val = NULL, *name;
-	ssize_t len, vlen;
-	int err = 0;
+	struct xattr_copy c = { .ec = { .error = xattr_error }, .fs = fs };
 
-	len = listxattr(src, NULL, 0);
-	if (len <= 0)
-		return len < 0 && errno != ENOTSUP ? -errno : 0;
-	names = malloc((size_t)len);
-	val = malloc(XATTR_SIZE_MAX);
-	if (!names || !val) {
-		err = -ENOMEM;
-		goto out;
-	}
-	len = listxattr(src, names, (size_t)len);
-	for (name = names; !err && len > 0 && name < names + len;
-	     name += strlen(name) + 1) {
-		if (vn_private_xattr(fs, name))
+	c.must = true;
+	if (attr_copy_file(src, dst, filter_must, &c.ec) < 0 && !c.err)
+		c.err = -EIO;
+	if (c.err)
+		return c.err;
+	c.must = false;
+	attr_copy_file(src, dst, filter_rest, &c.ec);
+	return c.err;
+}
+
+/* pwrite all of buf at off: a short write is retried for the rest; one
+ * that writes nothing is an error. Returns 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
 			continue;
-		vlen = getxattr(src, name, val, XATTR_SIZE_MAX);
-		if (vlen < 0 || setxattr(dst, name, val, (size_t)vlen, 0) == 0)
-			continue;
-		/* Labels a filesystem refuses are not the data. */
-		if (errno == ENOTSUP || errno == EPERM)
-			vn_debug("copy-up: xattr %s not copied: %s", name,
-				 strerror(errno));
-		else
-			err = -errno;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
 	}
-out:
-	free(names);
-	free(val);
-	return err;
+	return 0;
 }
 
 /* Copy [off, end) with copy_file_range, or read and write where the
@@ -135,8 +197,12 @@ static int copy_range(int sfd, int dfd, off_t off, off_t end, char **buf)
 			if (!*buf && !(*buf = malloc(VN_COPY_CHUNK)))
 				return -ENOMEM;
 			n = pread(sfd, *buf, want, off);
-			if (n > 0 && pwrite(dfd, *buf, (size_t)n, off) != n)
-				return errno ? -errno : -EIO;
+			if (n > 0) {
+				int err = write_all(dfd, *buf, (size_t)n, off);
+
+				if (err)
+					return err;
+			}
 		}
 		if (n < 0)
 			return -errno;
@@ -228,29 +294,36 @@ static int make_copy(struct vn_fs *fs, int src, const struct stat *st,
 	return dfd;
 }
 
-/* Owner, mode, xattrs, origin and times of the copy open as dfd. */
-static int copy_attrs(struct vn_fs *fs, struct vn_node *n, int src, int dfd,
+/* Owner, mode, xattrs, origin and times of the copy open as dfd (named
+ * tmp in the work dir). The original is name in the directory open as
+ * sdir: libattr reaches objects by path, and /proc/self/fd/N itself would
+ * be the magic link, not the object. */
+static int copy_attrs(struct vn_fs *fs, struct vn_node *n, int sdir,
+		      const char *name, int dfd, const char *tmp,
 		      const struct stat *st)
 {
-	char spath[32], dpath[32];
+	char spath[PATH_MAX], dpath[PATH_MAX], path[32];
 	struct timespec tv[2] = { st->st_atim, st->st_mtim };
 	int err;
 
-	vn_proc_path(src, spath, sizeof(spath));
-	vn_proc_path(dfd, dpath, sizeof(dpath));
+	snprintf(spath, sizeof(spath), "/proc/self/fd/%d/%s", sdir, name);
+	snprintf(dpath, sizeof(dpath), "/proc/self/fd/%d/%s", fs->work_fd,
+		 tmp);
+	vn_proc_path(dfd, path, sizeof(path));
 	if (fchownat(dfd, "", st->st_uid, st->st_gid,
 		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
+	/* After chown, which drops security.capability. */
 	err = copy_xattrs(fs, spath, dpath);
 	if (err)
 		return err;
-	/* After chown, which clears set-id bits. */
-	if (!S_ISLNK(st->st_mode) && chmod(dpath, st->st_mode & 07777) < 0)
+	/* After chown, which clears set-id bits, and after the ACLs. */
+	if (!S_ISLNK(st->st_mode) && chmod(path, st->st_mode & 07777) < 0)
 		return -errno;
 	/* A name of a lower hard link keeps no number: the other names
 	 * still show it (as on the kernel's overlayfs without index). */
 	if (!n->alias)
-		origin_set(fs, dpath, n->rino);
+		origin_set(fs, path, n->rino);
 	if (utimensat(dfd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
@@ -289,8 +362,10 @@ static int copy_up_one(struct vn_fs *fs, struct vn_node *n, bool data)
 	struct vn_entry_key key = { .mount_id = -1 };
 	struct vn_garbage g = { .nfds = 0 };
 	struct vn_node *p;
+	struct vn_real r;
 	struct stat st;
-	int src, pfd, dfd, fd, err;
+	int src, sdir, pfd, dfd, fd, err;
+	bool owned;
 
 	p = vn_table_get_parent(&fs->table, n, name, sizeof(name));
 	if (!p)
@@ -314,7 +389,12 @@ static int copy_up_one(struct vn_fs *fs, struct vn_node *n, bool data)
 		err = dfd;
 		goto out_put;
 	}
-	err = copy_attrs(fs, n, src, dfd, &st);
+	/* The original's directory, on the original's layer. */
+	vn_table_real(&fs->table, n, -1, &r);
+	sdir = vn_node_layer_fd(fs, p, r.layer, &owned);
+	err = sdir < 0 ? sdir : copy_attrs(fs, n, sdir, name, dfd, tmp, &st);
+	if (sdir >= 0 && owned)
+		close(sdir);
 	close(dfd);
 	if (!err)
 		err = place_copy(fs, tmp, pfd, name);

@@ -119,6 +119,21 @@ int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c)
 	return 0;
 }
 
+bool vn_creds_in_group(fuse_req_t req, gid_t gid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[VN_MAX_GROUPS];
+	int n, i;
+
+	if (vn_idmap_out(maps->gidmap, maps->ngidmap, ctx->gid) == gid)
+		return true;
+	n = fuse_req_getgroups(req, VN_MAX_GROUPS, groups);
+	for (i = 0; i < n && i < VN_MAX_GROUPS; i++)
+		if (vn_idmap_out(maps->gidmap, maps->ngidmap, groups[i]) == gid)
+			return true;
+	return false;
+}
+
 void vn_creds_leave(struct vn_creds *c)
 {
 	if (!c->active)

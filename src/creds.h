@@ -42,6 +42,10 @@ int vn_creds_enter(bool enabled, fuse_req_t req, struct vn_creds *c);
 /* Return to the daemon's own credentials. */
 void vn_creds_leave(struct vn_creds *c);
 
+/* Is the caller of req in group gid (a disk id), as its fsgid or a
+ * supplementary group? */
+bool vn_creds_in_group(fuse_req_t req, gid_t gid);
+
 /* Apply the caller's umask (sent by the kernel with FUSE_CAP_DONT_MASK) to
  * a creating call. The calling thread gets its own umask (unshare of
  * CLONE_FS, once per thread) set to the caller's, so that SOURCE's

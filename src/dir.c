@@ -89,14 +89,14 @@ int vn_check_new_name(struct vn_fs *fs, const char *name)
 	return err;
 }
 
-/* The parent node of a change, with its fd in the upper layer. */
-static int get_upper_dir(struct vn_fs *fs, fuse_ino_t ino,
+/* The parent node of a new name, with its fd in the upper layer. */
+static int get_upper_dir(struct vn_fs *fs, fuse_ino_t ino, const char *name,
 			 struct vn_node **dir, int *dirfd)
 {
 	int err = vn_node_get_fd(fs, ino, dir, dirfd);
 
 	if (!err && fs->overlay) {
-		err = vn_upper_dir(fs, *dir, dirfd);
+		err = vn_upper_dir_for(fs, *dir, name, dirfd);
 		if (err) {
 			vn_node_put(fs, *dir);
 			*dir = NULL;
@@ -118,7 +118,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	err = vn_check_new_name(fs, name);
 	if (!err)
-		err = get_upper_dir(fs, parent, &dir, &dirfd);
+		err = get_upper_dir(fs, parent, name, &dir, &dirfd);
 	if (err)
 		goto out;
 	err = vn_creds_enter(fs->switch_creds, req, &c);
@@ -134,7 +134,7 @@ out:
 	if (err)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_entry(req, &e);
+		vn_reply_entry(req, &e);
 }
 
 void vn_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -325,7 +325,7 @@ void vn_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	if (!err)
 		err = vn_node_get_fd(fs, ino, &n, &fd);
 	if (!err)
-		err = get_upper_dir(fs, newparent, &dir, &dirfd);
+		err = get_upper_dir(fs, newparent, newname, &dir, &dirfd);
 	/* A hard link is made in the upper layer, to the copied-up file. */
 	if (!err && fs->overlay) {
 		err = vn_copy_up(fs, n, true);
@@ -354,17 +354,18 @@ out:
 	if (err)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_entry(req, &e);
+		vn_reply_entry(req, &e);
 }
 
 /* UNLINK or RMDIR in an overlay, done as the daemon: the kernel has
- * checked the caller's permissions already. */
-static int remove_merged(struct vn_fs *fs, struct vn_node *dir, int dirfd,
+ * checked the caller's permissions already. Whatever can fail is checked
+ * before the parent is copied up. */
+static int remove_merged(struct vn_fs *fs, struct vn_node *dir,
 			 const char *name, int flags)
 {
 	bool is_dir = flags & AT_REMOVEDIR;
 	struct vn_node *n;
-	int err = vn_child_get(fs, dir, dirfd, name, &n);
+	int dirfd, err = vn_child_get(fs, dir, name, &n);
 
 	if (err)
 		return err;
@@ -372,7 +373,11 @@ static int remove_merged(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 		err = -ENOTDIR;
 	else if (!is_dir && n->type == S_IFDIR)
 		err = -EISDIR;
-	else
+	else if (is_dir)
+		err = vn_merged_empty(fs, n);
+	if (!err)
+		err = vn_upper_dir(fs, dir, &dirfd);
+	if (!err)
 		err = vn_upper_remove(fs, dir, dirfd, name, n, is_dir);
 	vn_node_put(fs, n);
 	return err;
@@ -389,11 +394,11 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	err = vn_check_name(name);
 	if (!err)
-		err = get_upper_dir(fs, parent, &dir, &dirfd);
+		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
 	if (err)
 		goto out;
 	if (fs->overlay) {
-		err = remove_merged(fs, dir, dirfd, name, flags);
+		err = remove_merged(fs, dir, name, flags);
 		vn_node_put(fs, dir);
 		goto out;
 	}
@@ -432,6 +437,26 @@ static void note_moved(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 		vn_table_moved(&fs->table, st.st_dev, st.st_ino, dir, name);
 }
 
+/* RENAME in an overlay: names and layers are vn_upper_rename's. */
+static int rename_merged(struct vn_fs *fs, struct vn_node *dir,
+			 const char *name, struct vn_node *newdir,
+			 const char *newname, unsigned int flags)
+{
+	int err = vn_upper_rename(fs, dir, name, newdir, newname, flags);
+	int dirfd, newdirfd;
+
+	if (err || fs->use_handles)
+		return err;
+	/* Both parents are upper now. */
+	newdirfd = vn_node_fd(fs, newdir);
+	if (newdirfd >= 0)
+		note_moved(fs, newdir, newdirfd, newname);
+	dirfd = vn_node_fd(fs, dir);
+	if (dirfd >= 0 && (flags & RENAME_EXCHANGE))
+		note_moved(fs, dir, dirfd, name);
+	return 0;
+}
+
 void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  fuse_ino_t newparent, const char *newname,
 		  unsigned int flags)
@@ -446,18 +471,13 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = vn_check_new_name(fs, newname);
 	if (!err)
-		err = get_upper_dir(fs, parent, &dir, &dirfd);
+		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
 	if (!err)
-		err = get_upper_dir(fs, newparent, &newdir, &newdirfd);
+		err = vn_node_get_fd(fs, newparent, &newdir, &newdirfd);
 	if (err)
 		goto out;
 	if (fs->overlay) {
-		err = vn_upper_rename(fs, dir, dirfd, name, newdir, newdirfd,
-				      newname, flags);
-		if (!err)
-			note_moved(fs, newdir, newdirfd, newname);
-		if (!err && (flags & RENAME_EXCHANGE))
-			note_moved(fs, dir, dirfd, name);
+		err = rename_merged(fs, dir, name, newdir, newname, flags);
 		goto out;
 	}
 	/* A target that is replaced loses a link; the source moves. */

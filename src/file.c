@@ -7,23 +7,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include "creds.h"
+#include "log.h"
 #include "veneer.h"
 
 /* Set in fi->fh above the fd: opened on a lower layer's file. */
 #define VN_FH_LOWER (1ULL << 32)
+
+/* The kernel marks the open that execve(2) makes (the same bit as in the
+ * kernel's open_exec); libfuse 3.14 has no name for it. */
+#define VN_FMODE_EXEC 0x20
 
 /* Flags for the real open. */
 static int real_flags(struct vn_fs *fs, int flags)
 {
 	/* The kernel bypasses its own cache for O_DIRECT opens already;
 	 * passing it down would demand an alignment FUSE buffers lack. */
-	flags &= ~O_DIRECT;
+	flags &= ~(O_DIRECT | VN_FMODE_EXEC);
 	/* With a writeback cache the kernel appends from its own idea of
 	 * the size. */
 	if (fs->opts->writeback)
@@ -49,6 +55,16 @@ static int widen_for_writeback(struct vn_fs *fs, int fd, int flags)
 	return rw;
 }
 
+/* A direct write bypasses the kernel's pages of the file, and a buffered
+ * reader may fill some at the same time with data the write replaces
+ * (with asynchronous direct I/O the kernel drops nothing once the write
+ * completes): whatever the kernel holds of such a file is not kept past
+ * an open, however unchanged the file's version looks. */
+static bool direct_written(struct vn_node *n)
+{
+	return __atomic_load_n(&n->direct_written, __ATOMIC_RELAXED);
+}
+
 /* cache=auto keeps the pages the kernel has of a file while the file is
  * unchanged since it was last opened (close-to-open), and between opens
  * the kernel drops them when it sees the mtime or size change. n is NULL
@@ -61,10 +77,11 @@ static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi,
 		fi->direct_io = 1;
 		break;
 	case VN_CACHE_ALWAYS:
-		fi->keep_cache = 1;
+		fi->keep_cache = !n || !direct_written(n);
 		break;
 	default:
-		fi->keep_cache = n && vn_node_keep_cache(fs, n, fd);
+		fi->keep_cache = n && !direct_written(n) &&
+				 vn_node_keep_cache(fs, n, fd);
 		break;
 	}
 }
@@ -103,7 +120,8 @@ static void set_noflush(struct fuse_file_info *fi, int fd)
 }
 
 /* Count the handle on the node; if the reply cannot be delivered (the
- * opener was interrupted) nobody will release it, so undo at once. */
+ * opener was interrupted) nobody will release it, so undo at once, and
+ * for a CREATE the lookup the kernel never learnt of too. */
 static void reply_opened(fuse_req_t req, struct vn_fs *fs, struct vn_node *n,
 			 struct fuse_file_info *fi,
 			 const struct fuse_entry_param *e)
@@ -116,8 +134,33 @@ static void reply_opened(fuse_req_t req, struct vn_fs *fs, struct vn_node *n,
 	if (err == -ENOENT) {
 		close((int)fi->fh);
 		vn_table_open(&fs->table, n, -1, &g);
+		if (e)
+			vn_table_forget(&fs->table, e->ino, 1, &g);
 	}
 	vn_garbage_release(&g);
+}
+
+/* Open for execve: the caller needs execute permission, which the kernel
+ * has checked (default_permissions) and is checked here again as the
+ * caller, by the source filesystem's rules (a noexec mount, ACLs); it
+ * needs no read permission (a mode 0711 program runs). The data is then
+ * read with the daemon's own access, for the kernel's loader alone. */
+static int open_for_exec(struct vn_fs *fs, fuse_req_t req, int fd)
+{
+	struct vn_creds c;
+	char path[32];
+	int err;
+
+	err = vn_creds_enter(fs->switch_creds, req, &c);
+	if (err)
+		return err;
+	vn_proc_path(fd, path, sizeof(path));
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
+		err = -errno;
+	vn_creds_leave(&c);
+	if (err)
+		return err;
+	return vn_reopen_data(fs, fd, O_RDONLY | O_CLOEXEC);
 }
 
 static int open_as_caller(struct vn_fs *fs, fuse_req_t req, int fd, int flags)
@@ -125,10 +168,12 @@ static int open_as_caller(struct vn_fs *fs, fuse_req_t req, int fd, int flags)
 	struct vn_creds c;
 	int nfd, err;
 
+	if ((flags & VN_FMODE_EXEC) && (flags & O_ACCMODE) == O_RDONLY)
+		return open_for_exec(fs, req, fd);
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (err)
 		return err;
-	nfd = vn_reopen(fs, fd, real_flags(fs, flags));
+	nfd = vn_reopen_data(fs, fd, real_flags(fs, flags));
 	vn_creds_leave(&c);
 	return nfd < 0 ? nfd : widen_for_writeback(fs, nfd, flags);
 }
@@ -242,7 +287,7 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = vn_node_get_fd(fs, parent, &dir, &dirfd);
 	if (!err && fs->overlay)
-		err = vn_upper_dir(fs, dir, &dirfd);
+		err = vn_upper_dir_for(fs, dir, name, &dirfd);
 	if (err)
 		goto out;
 	fd = create_as_caller(fs, req, dirfd, name, mode, fi->flags);
@@ -296,6 +341,38 @@ static void follow_copy_up(fuse_req_t req, fuse_ino_t ino, int fd)
 	vn_node_put(fs, n);
 }
 
+/* A write, fallocate or truncate by a caller outside the file's group
+ * clears its set-group-ID bit on the real filesystem even without group
+ * execute permission; the kernel asks for that (a SETATTR) only where
+ * group execute is set. The rest of it (set-user-ID, set-group-ID with
+ * group execute, security.capability) the kernel has asked for already.
+ * Root is taken to have CAP_FSETID, which keeps the bit. */
+bool vn_drop_sgid(fuse_req_t req, int fd)
+{
+	struct stat st;
+	char path[32];
+
+	if (fuse_req_ctx(req)->uid == 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (st.st_mode & (S_ISGID | S_IXGRP)) != S_ISGID)
+		return false;
+	if (vn_creds_in_group(req, st.st_gid))
+		return false;
+	vn_proc_path(fd, path, sizeof(path));
+	if (chmod(path, st.st_mode & 07777 & ~S_ISGID) < 0) {
+		vn_debug("cannot clear set-group-ID: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* vn_drop_sgid for a request on an open file: the kernel's cached mode
+ * goes too (attributes only, which takes no lock the request holds). */
+static void drop_sgid_open(fuse_req_t req, fuse_ino_t ino, int fd)
+{
+	if (vn_drop_sgid(req, fd))
+		fuse_lowlevel_notify_inval_inode(vn_fs(req)->se, ino, -1, 0);
+}
+
 void vn_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi)
 {
@@ -310,6 +387,17 @@ void vn_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
+/* See direct_written(). */
+static void note_direct_write(fuse_req_t req, fuse_ino_t ino)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_node *n = vn_node_get(fs, ino);
+
+	if (n)
+		__atomic_store_n(&n->direct_written, 1, __ATOMIC_RELAXED);
+	vn_node_put(fs, n);
+}
+
 void vn_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		     off_t off, struct fuse_file_info *fi)
 {
@@ -317,6 +405,10 @@ void vn_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	int fd = (int)fi->fh, wfd = fd;
 	ssize_t res;
 
+	if (!fi->writepage)
+		drop_sgid_open(req, ino, fd);
+	if (fi->flags & O_DIRECT)
+		note_direct_write(req, ino);
 	/* Pages written back from a shared mapping go where they belong:
 	 * through an O_APPEND handle they would land at the end of the
 	 * file. The kernel has already placed ordinary appends. */
@@ -385,15 +477,29 @@ void vn_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 void vn_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		     off_t length, struct fuse_file_info *fi)
 {
-	int err = fallocate((int)fi->fh, mode, offset, length);
+	int err;
 
+	drop_sgid_open(req, ino, (int)fi->fh);
+	err = fallocate((int)fi->fh, mode, offset, length);
 	fuse_reply_err(req, err < 0 ? errno : 0);
 }
 
 void vn_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		 struct fuse_file_info *fi)
 {
-	off_t res = lseek((int)fi->fh, off, whence);
+	off_t res;
+
+	/* With a writeback cache, data the kernel has not written back yet
+	 * is not in the real file, whose holes it would report: the kernel
+	 * answers itself instead (from then on), with the whole file as
+	 * data, which is always true. */
+	if (vn_fs(req)->opts->writeback) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (fi->fh & VN_FH_LOWER)
+		follow_copy_up(req, ino, (int)fi->fh);
+	res = lseek((int)fi->fh, off, whence);
 
 	if (res < 0)
 		fuse_reply_err(req, errno);
@@ -406,8 +512,12 @@ void vn_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			   off_t off_out, struct fuse_file_info *fi_out,
 			   size_t len, int flags)
 {
-	ssize_t res = copy_file_range((int)fi_in->fh, &off_in, (int)fi_out->fh,
-				      &off_out, len, (unsigned int)flags);
+	ssize_t res;
+
+	if (fi_in->fh & VN_FH_LOWER)
+		follow_copy_up(req, ino_in, (int)fi_in->fh);
+	res = copy_file_range((int)fi_in->fh, &off_in, (int)fi_out->fh,
+			      &off_out, len, (unsigned int)flags);
 
 	if (res < 0)
 		fuse_reply_err(req, errno);

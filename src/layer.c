@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -196,23 +197,103 @@ static void probe_upper(struct vn_fs *fs, const struct vn_opts *o)
 		 fs->wh_dev ? "devices" : ".wh. files", fs->xprefix);
 }
 
-/* Give each filesystem the layers live on its own range of inode
- * numbers (the kernel's "xino"): the upper's, or the first layer's, keep
- * theirs; each other filesystem gets a tag in the top byte. */
-static void assign_ino_bits(struct vn_fs *fs)
+/* Inode numbers as the kernel's overlayfs makes them with xino=auto, so
+ * that both number a tree alike: tag 0 is the upper layer's filesystem
+ * (kept for it even without an upper layer), the lower layers' other
+ * filesystems get 1, 2... in order. With N tags in use, the top
+ * ilog2(N - 1) + 2 bits of st_ino hold the tag, shifted one bit up: the
+ * lowest of those bits marks the numbers the mount hands out to objects
+ * whose own number does not fit below the tag (xino_overflow). */
+static void assign_fsids(struct vn_fs *fs)
 {
-	int i, j, tag = 0;
+	int i, j, n = 1, first = fs->writable ? 1 : 0;
+	uint64_t tag;
 
+	fs->xino_bits = 0;
 	for (i = 0; i < fs->nlayers; i++) {
-		fs->layers[i].ino_bits = 0;
-		for (j = 0; j < i; j++)
+		fs->layers[i].fsid_bits = 0;
+		if (fs->writable && fs->layers[i].dev == fs->layers[0].dev)
+			continue;
+		for (j = first; j < i; j++)
 			if (fs->layers[j].dev == fs->layers[i].dev)
 				break;
-		if (j < i)
-			fs->layers[i].ino_bits = fs->layers[j].ino_bits;
-		else if (i > 0)
-			fs->layers[i].ino_bits = (uint64_t)++tag << 56;
+		tag = j < i ? fs->layers[j].fsid_bits : (uint64_t)n++;
+		fs->layers[i].fsid_bits = tag;
 	}
+	/* One filesystem (tag 0 unused without an upper layer): the real
+	 * numbers are unique already. */
+	if (n - (fs->writable ? 0 : 1) <= 1) {
+		for (i = 0; i < fs->nlayers; i++)
+			fs->layers[i].fsid_bits = 0;
+		return;
+	}
+	for (fs->xino_bits = 2; (1 << (fs->xino_bits - 1)) < n; fs->xino_bits++)
+		;
+	for (i = 0; i < fs->nlayers; i++)
+		fs->layers[i].fsid_bits <<= 64 - fs->xino_bits + 1;
+}
+
+/* A number of the mount's own for (dev, ino): the reserved bit set, tag
+ * 0, counted from 1; remembered for the mount's life so that the object
+ * keeps it. */
+struct vn_xino {
+	dev_t dev;
+	uint64_t ino;
+	uint64_t num;		/* 0: a free slot */
+};
+
+static int xino_grow(struct vn_fs *fs)
+{
+	size_t cap = fs->xino_cap ? fs->xino_cap * 2 : 64, i, h;
+	struct vn_xino *m = calloc(cap, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	for (i = 0; i < fs->xino_cap; i++) {
+		struct vn_xino *e = &fs->xino_map[i];
+
+		if (!e->num)
+			continue;
+		for (h = (e->ino * 0x9e3779b97f4a7c15ULL + e->dev) & (cap - 1);
+		     m[h].num; h = (h + 1) & (cap - 1))
+			;
+		m[h] = *e;
+	}
+	free(fs->xino_map);
+	fs->xino_map = m;
+	fs->xino_cap = cap;
+	return 0;
+}
+
+static uint64_t xino_overflow(struct vn_fs *fs, dev_t dev, uint64_t ino)
+{
+	static bool warned;
+	uint64_t num = 0, mark = 1ULL << (64 - fs->xino_bits);
+	size_t h;
+
+	pthread_mutex_lock(&fs->xino_lock);
+	if (fs->xino_count * 2 >= fs->xino_cap && xino_grow(fs) < 0)
+		goto out; /* no memory: the real number, maybe not unique */
+	for (h = (ino * 0x9e3779b97f4a7c15ULL + dev) & (fs->xino_cap - 1);
+	     fs->xino_map[h].num; h = (h + 1) & (fs->xino_cap - 1)) {
+		if (fs->xino_map[h].dev == dev && fs->xino_map[h].ino == ino) {
+			num = fs->xino_map[h].num;
+			goto out;
+		}
+	}
+	num = mark | ++fs->xino_next;
+	fs->xino_map[h] = (struct vn_xino){ .dev = dev, .ino = ino,
+					    .num = num };
+	fs->xino_count++;
+out:
+	pthread_mutex_unlock(&fs->xino_lock);
+	if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+		vn_warn("inode number %llu (device %u:%u) is too big for %d "
+			"tag bits: such objects get numbers of this mount's "
+			"own, not kept across mounts",
+			(unsigned long long)ino, major(dev), minor(dev),
+			fs->xino_bits);
+	return num ? num : ino;
 }
 
 static int add_layer(struct vn_fs *fs, const char *path, const char *what)
@@ -269,7 +350,7 @@ int vn_layers_open(struct vn_fs *fs, const struct vn_opts *o)
 		if (err)
 			return err;
 	}
-	assign_ino_bits(fs);
+	assign_fsids(fs);
 	return 0;
 }
 
@@ -280,6 +361,9 @@ void vn_layers_close(struct vn_fs *fs)
 	for (i = 0; i < fs->nlayers; i++)
 		close(fs->layers[i].fd);
 	free(fs->layers);
+	free(fs->xino_map);
+	fs->xino_map = NULL;
+	fs->xino_cap = fs->xino_count = 0;
 	fs->layers = NULL;
 	fs->nlayers = 0;
 	if (fs->work_fd >= 0)
@@ -292,7 +376,11 @@ void vn_layers_close(struct vn_fs *fs)
 
 uint64_t vn_layer_ino(struct vn_fs *fs, int layer, ino_t ino)
 {
-	return (uint64_t)ino | fs->layers[layer].ino_bits;
+	if (!fs->xino_bits)
+		return ino;
+	if ((uint64_t)ino >> (64 - fs->xino_bits) == 0)
+		return (uint64_t)ino | fs->layers[layer].fsid_bits;
+	return xino_overflow(fs, fs->layers[layer].dev, ino);
 }
 
 bool vn_layer_is_upper(struct vn_fs *fs, int layer)

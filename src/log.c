@@ -42,6 +42,42 @@ static void fuse_to_syslog(enum fuse_log_level level, const char *fmt,
 	emit((int)level, fmt, ap);
 }
 
+/* While capturing, libfuse's last message is kept, not printed. */
+static char captured[256];
+
+static void fuse_to_buffer(enum fuse_log_level level, const char *fmt,
+			   va_list ap)
+{
+	char msg[sizeof(captured)];
+	const char *m = msg;
+	size_t n;
+
+	if (level > FUSE_LOG_WARNING)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (strncmp(m, "fuse: ", 6) == 0)
+		m += 6;
+	if (*m)
+		snprintf(captured, sizeof(captured), "%s", m);
+}
+
+void vn_log_capture(int on)
+{
+	captured[0] = '\0';
+	if (on)
+		fuse_set_log_func(fuse_to_buffer);
+	else
+		fuse_set_log_func(use_syslog ? fuse_to_syslog : NULL);
+}
+
+const char *vn_log_captured(const char *fallback)
+{
+	return captured[0] ? captured : fallback;
+}
+
 void vn_log_to_syslog(const char *mountpoint)
 {
 	tag_mnt = mountpoint;

@@ -7,6 +7,11 @@
 /* Send later messages, libfuse's too, to syslog, each tagged with the
  * mountpoint. */
 void vn_log_to_syslog(const char *mountpoint);
+/* While on, libfuse's messages are not printed: the last one is kept for
+ * vn_log_captured(), which returns it (or fallback if there was none),
+ * so that a failure is told in one line. Turning it off forgets it. */
+void vn_log_capture(int on);
+const char *vn_log_captured(const char *fallback);
 /* Are messages going to syslog? */
 int vn_log_is_syslog(void);
 /* Print debug-level messages too. */

@@ -344,6 +344,19 @@ int vn_entry_from_fd(struct vn_fs *fs, struct vn_node *dir, const char *name,
 	return vn_entry_from_found(fs, dir, name, &f, e);
 }
 
+void vn_reply_entry(fuse_req_t req, const struct fuse_entry_param *e)
+{
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_garbage g = { .nfds = 0 };
+
+	/* Not delivered (the connection is gone): the kernel holds no
+	 * reference to forget later. */
+	if (fuse_reply_entry(req, e) == -ENOENT && e->ino) {
+		vn_table_forget(&fs->table, e->ino, 1, &g);
+		vn_garbage_release(&g);
+	}
+}
+
 void vn_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct vn_fs *fs = vn_fs(req);
@@ -370,7 +383,7 @@ out:
 	if (err)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_entry(req, &e);
+		vn_reply_entry(req, &e);
 }
 
 static void forget_one(struct vn_fs *fs, fuse_ino_t ino, uint64_t nlookup)

@@ -12,6 +12,7 @@
 
 #include "creds.h"
 #include "log.h"
+#include "mnt.h"
 #include "veneer.h"
 
 /* Use the whole hard limit: the fd cache is sized from it. */
@@ -25,10 +26,23 @@ static void raise_nofile(void)
 	}
 }
 
-/* Options veneerfs always hands to the kernel. */
+/* Who may use the mount: run by root it serves every user, as a bind
+ * mount and the kernel's overlayfs do (the kernel still checks each
+ * caller's permissions, and each request runs with the caller's
+ * credentials), unless asked to serve only the mounting user. */
+static int add_access_opts(char **opt, const struct vn_opts *o)
+{
+	if (geteuid() != 0 || o->allow_other || o->allow_root ||
+	    o->noallow_other)
+		return 0;
+	return fuse_opt_add_opt(opt, "allow_other");
+}
+
+/* Options veneerfs always hands to the kernel, then the user's mount
+ * flags in libfuse's words. */
 static int add_mount_opts(struct fuse_args *args, const struct vn_opts *o)
 {
-	char *fsname = NULL, *opt = NULL;
+	char *fsname = NULL, *opt = NULL, flags[128];
 	int err = -1;
 
 	if (asprintf(&fsname, "fsname=%s,subtype=veneerfs", o->source) < 0)
@@ -41,18 +55,16 @@ static int add_mount_opts(struct fuse_args *args, const struct vn_opts *o)
 	if (o->default_permissions &&
 	    fuse_opt_add_opt(&opt, "default_permissions") < 0)
 		goto out;
-	/* An overlay mounted by root serves every user and honours set-user-ID
-	 * bits, as the kernel's overlayfs does: container engines run their
-	 * processes as other users on it. The kernel still checks each
-	 * caller's permissions (default_permissions is always on here). An
-	 * explicit nosuid given by the user comes later and wins. */
-	if (o->overlay && geteuid() == 0) {
-		if (fuse_opt_add_opt(&opt, "suid") < 0)
-			goto out;
-		if (!o->allow_other && !o->allow_root &&
-		    fuse_opt_add_opt(&opt, "allow_other") < 0)
-			goto out;
-	}
+	if (add_access_opts(&opt, o) < 0)
+		goto out;
+	/* An overlay mounted by root honours set-user-ID bits, as the
+	 * kernel's overlayfs does: container engines run their processes as
+	 * other users on it. The user's own nosuid comes after and wins. */
+	if (o->overlay && geteuid() == 0 && fuse_opt_add_opt(&opt, "suid") < 0)
+		goto out;
+	vn_mflags_libfuse(&o->mflags, flags, sizeof(flags));
+	if (flags[0] && fuse_opt_add_opt(&opt, flags) < 0)
+		goto out;
 	/* An overlay without an upper layer takes no change at all. */
 	if (o->overlay && !o->upperdir && fuse_opt_add_opt(&opt, "ro") < 0)
 		goto out;
@@ -64,6 +76,18 @@ static int add_mount_opts(struct fuse_args *args, const struct vn_opts *o)
 out:
 	free(fsname);
 	free(opt);
+	return err;
+}
+
+/* The mount flags libfuse cannot pass (strictatime, nodiratime,
+ * lazytime, nosymfollow...), applied to the fresh mount. */
+static int finish_mount_flags(const struct vn_opts *o)
+{
+	int err = vn_mnt_remount(o->mountpoint, &o->mflags, false);
+
+	if (err)
+		vn_err("cannot set the mount flags of '%s': %s",
+		       o->mountpoint, strerror(-err));
 	return err;
 }
 
@@ -84,6 +108,21 @@ static int serve(struct fuse_session *se, const struct vn_opts *o)
 	return ret;
 }
 
+/* -o remount (mount -o remount runs the helper, and so veneerfs):
+ * change the flags of a mount that exists. The daemon serving it goes on
+ * as it is. */
+static int remount(const struct vn_opts *o)
+{
+	int err = vn_mnt_remount(o->mountpoint, &o->mflags, true);
+
+	if (err) {
+		vn_err("cannot remount '%s': %s", o->mountpoint,
+		       strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
 static void print_version(void)
 {
 	printf("veneerfs %s\nlibfuse %s\n", PACKAGE_VERSION,
@@ -96,16 +135,26 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 	struct fuse_session *se;
 	int ret = 1, err;
 
+	/* libfuse's reasons are folded into our one line. */
+	vn_log_capture(true);
 	se = fuse_session_new(args, &vn_ops, sizeof(vn_ops), fs);
-	if (!se)
-		return 1; /* libfuse said why (an unknown option) */
+	if (!se) {
+		vn_err("cannot start: %s", vn_log_captured("invalid options"));
+		vn_log_capture(false);
+		return 1;
+	}
 	fs->se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy;
 	if (fuse_session_mount(se, o->mountpoint) != 0) {
-		vn_err("cannot mount on '%s'", o->mountpoint);
+		vn_err("cannot mount on '%s': %s", o->mountpoint,
+		       vn_log_captured("mount failed"));
 		goto out_signals;
 	}
+	vn_log_capture(false);
+	if (finish_mount_flags(o) != 0)
+		goto out_unmount;
+	vn_fs_mount_changed(fs);
 	if (fuse_daemonize(o->foreground) != 0)
 		goto out_unmount;
 	if (!o->foreground)
@@ -137,6 +186,7 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_destroy:
 	fuse_session_destroy(se);
+	vn_log_capture(false);
 	return ret;
 }
 
@@ -162,6 +212,10 @@ int main(int argc, char *argv[])
 	}
 	if (vn_opts_validate(&o) < 0)
 		goto out_bad;
+	if (o.remount) {
+		ret = remount(&o);
+		goto out;
+	}
 	vn_log_set_debug(o.debug);
 	raise_nofile();
 	umask(0); /* the kernel already applied the caller's umask */
@@ -180,7 +234,7 @@ int main(int argc, char *argv[])
 		vn_debug("%zu nodes were still known at unmount", left - 1);
 	goto out;
 out_bad:
-	fprintf(stderr, "veneerfs: %s\n", o.bad ? o.bad : "invalid arguments");
+	fprintf(stderr, "veneerfs: %s\n", o.bad);
 out:
 	vn_opts_free(&o);
 	fuse_opt_free_args(&args);

@@ -150,7 +150,7 @@ static int list_layer(struct vn_fs *fs, int layer, int pfd,
 		      struct vn_list *l, struct name_set *seen,
 		      struct pending *hidden)
 {
-	int dfd = vn_reopen(fs, pfd, O_RDONLY | O_DIRECTORY), err = 0;
+	int dfd = vn_reopen_data(fs, pfd, O_RDONLY | O_DIRECTORY), err = 0;
 	size_t first = hidden->count;
 	struct dirent *de;
 	DIR *d;

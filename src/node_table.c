@@ -685,6 +685,23 @@ void vn_table_stats(struct vn_table *t, size_t *nodes, size_t *fds)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void vn_table_held(struct vn_table *t, size_t *used, size_t *open)
+{
+	uint32_t i;
+
+	*used = *open = 0;
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nslots; i++) {
+		struct vn_node *n = t->slots[i];
+
+		if (!n)
+			continue;
+		*used += n->nuse > 0;
+		*open += n->nopen > 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
 size_t vn_table_count(struct vn_table *t)
 {
 	/* Written under the lock, read without it (FORGET asks each time). */

@@ -60,6 +60,9 @@ struct vn_node {
 
 	uint64_t cache_stamp;	     /* atomic: the object's version when
 				      * it was last opened (node.c) */
+	int direct_written;	     /* atomic: a direct write was seen, so
+				      * pages are never kept across opens
+				      * (file.c) */
 	int copying;		     /* a copy-up is under way (the fs's
 				      * copy lock, copy_up.c) */
 	int fd;			     /* table: cached O_PATH fd, or -1 */
@@ -203,6 +206,11 @@ int vn_table_copied_up(struct vn_table *t, struct vn_node *n,
 
 /* Close fds and free nodes collected in g. Call without the table lock. */
 void vn_garbage_release(struct vn_garbage *g);
+
+/* How many nodes a request still holds a use reference on, and how many
+ * have open handles: both 0 once the kernel is gone and every request is
+ * done, or something leaked. */
+void vn_table_held(struct vn_table *t, size_t *used, size_t *open);
 
 /* Number of nodes alive (no lock taken: a snapshot). */
 size_t vn_table_count(struct vn_table *t);

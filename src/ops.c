@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mnt.h"
 #include "veneer.h"
 #include "whiteout.h"
 
@@ -55,6 +56,13 @@ static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
 	/* POSIX locks stay with the kernel: forwarded, they would all be
 	 * owned by this one process and exclude nothing. */
 	conn->want &= ~FUSE_CAP_POSIX_LOCKS;
+	/* In an overlay flock(2) locks stay with the kernel too, on the
+	 * mount's inode, as on the kernel's overlayfs: forwarded to the real
+	 * files, a lock taken before a copy-up would be on the lower file
+	 * and not exclude one taken after it, on the upper. In passthrough
+	 * mode they are forwarded, to exclude users of SOURCE itself. */
+	if (fs->overlay)
+		conn->want &= ~FUSE_CAP_FLOCK_LOCKS;
 	/* Writes are done with the daemon's credentials, which would keep
 	 * setuid bits a non-owner's write must clear: let the kernel ask for
 	 * that with a SETATTR instead (see attr.c). */
@@ -219,6 +227,7 @@ int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts)
 	fs->lock_fds[0] = fs->lock_fds[1] = -1;
 	pthread_mutex_init(&fs->mount_lock, NULL);
 	pthread_mutex_init(&fs->copy_lock, NULL);
+	pthread_mutex_init(&fs->xino_lock, NULL);
 	pthread_cond_init(&fs->copy_cond, NULL);
 	for (i = 0; i < VN_LINK_LOCKS; i++)
 		pthread_mutex_init(&fs->link_locks[i], NULL);
@@ -254,10 +263,27 @@ int vn_fs_start(struct vn_fs *fs)
 	return fs->proc_fd < 0 ? -errno : 0;
 }
 
+void vn_fs_mount_changed(struct vn_fs *fs)
+{
+	const char *mnt = fs->opts->mountpoint;
+	int flags = (vn_mnt_noatime(mnt, false) ? VN_NOATIME : 0) |
+		    (vn_mnt_noatime(mnt, true) ? VN_NODIRATIME : 0);
+
+	__atomic_store_n(&fs->atime_flags, flags, __ATOMIC_RELAXED);
+}
+
 size_t vn_fs_destroy(struct vn_fs *fs)
 {
-	size_t left = vn_table_destroy(&fs->table);
+	size_t used, open, left;
 	int i;
+
+	/* Nodes the kernel still knew are normal (it forgets nothing at
+	 * unmount); nodes still in use by a request, or open, are a leak. */
+	vn_table_held(&fs->table, &used, &open);
+	if (used || open)
+		vn_warn("at unmount %zu node(s) were still held by requests "
+			"and %zu by open handles", used, open);
+	left = vn_table_destroy(&fs->table);
 
 	for (i = 0; i < fs->nmounts; i++)
 		close(fs->mounts[i].fd);
@@ -266,6 +292,7 @@ size_t vn_fs_destroy(struct vn_fs *fs)
 	vn_layers_close(fs);
 	pthread_mutex_destroy(&fs->mount_lock);
 	pthread_mutex_destroy(&fs->copy_lock);
+	pthread_mutex_destroy(&fs->xino_lock);
 	pthread_cond_destroy(&fs->copy_cond);
 	for (i = 0; i < VN_LINK_LOCKS; i++)
 		pthread_mutex_destroy(&fs->link_locks[i]);

@@ -17,6 +17,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_opt.h>
 
+#include "mnt.h"
 #include "options.h"
 #include "overlay_opts.h"
 
@@ -31,14 +32,13 @@ enum {
 	KEY_ENTRY_TIMEOUT,
 	KEY_ALLOW_OTHER,
 	KEY_ALLOW_ROOT,
-	KEY_RO,
-	KEY_RW,
 	KEY_SQUASH_UID,
 	KEY_SQUASH_GID,
 	KEY_FSYNC,
 	KEY_XATTR_PERMS,
 	KEY_REDIRECT_DIR,
 	KEY_WHITEOUT,
+	KEY_IDLE_THREADS,
 };
 
 #define VN_OPT(t, field, v) { t, offsetof(struct vn_opts, field), v }
@@ -50,14 +50,15 @@ static const struct fuse_opt vn_opt_spec[] = {
 	VN_OPT("default_permissions", default_permissions, 1),
 	VN_OPT("nodefault_permissions", default_permissions, 0),
 	VN_OPT("clone_fd", clone_fd, 1),
-	VN_OPT("max_idle_threads=%u", max_idle_threads, 0),
+	/* Numbers are read by our own parsers: fuse_opt's "%u" prints its
+	 * own message and takes "-1" as 4294967295. */
+	FUSE_OPT_KEY("max_idle_threads=", KEY_IDLE_THREADS),
 	FUSE_OPT_KEY("cache=", KEY_CACHE),
 	FUSE_OPT_KEY("attr_timeout=", KEY_ATTR_TIMEOUT),
 	FUSE_OPT_KEY("entry_timeout=", KEY_ENTRY_TIMEOUT),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("allow_root", KEY_ALLOW_ROOT),
-	FUSE_OPT_KEY("ro", KEY_RO),
-	FUSE_OPT_KEY("rw", KEY_RW),
+	VN_OPT("noallow_other", noallow_other, 1),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -87,12 +88,13 @@ void vn_opts_bad(struct vn_opts *o, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (o->bad)
+	if (o->bad[0])
 		return; /* keep the first problem */
 	va_start(ap, fmt);
-	if (vasprintf(&o->bad, fmt, ap) < 0)
-		o->bad = NULL;
+	vsnprintf(o->bad, sizeof(o->bad), fmt, ap);
 	va_end(ap);
+	if (!o->bad[0])
+		snprintf(o->bad, sizeof(o->bad), "invalid arguments");
 }
 
 static int parse_cache(struct vn_opts *o, const char *value)
@@ -158,32 +160,11 @@ static int take_nonopt(struct vn_opts *o, const char *arg)
 		return -1;
 	}
 	*slot = strdup(arg);
-	return *slot ? 0 : -1;
-}
-
-/* The -o options libfuse 3.14 takes, for the kernel or itself. Any other
- * is refused here, with veneerfs' own message. */
-static bool libfuse_option(const char *arg)
-{
-	static const char *const exact[] = {
-		"suid", "nosuid", "dev", "nodev", "exec", "noexec", "async",
-		"sync", "dirsync", "atime", "noatime", "relatime",
-		"norelatime", "strictatime", "nostrictatime", "lazytime",
-		"nolazytime", "auto_unmount", "blkdev", NULL
-	};
-	static const char *const prefix[] = {
-		"fsname=", "subtype=", "max_read=", "blksize=",
-		"fscontext=", "defcontext=", "rootcontext=", "user=", NULL
-	};
-	int i;
-
-	for (i = 0; exact[i]; i++)
-		if (strcmp(arg, exact[i]) == 0)
-			return true;
-	for (i = 0; prefix[i]; i++)
-		if (strncmp(arg, prefix[i], strlen(prefix[i])) == 0)
-			return true;
-	return false;
+	if (!*slot) {
+		vn_opts_bad(o, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 /* Options of fstab(5) meant for mount(8), systemd or other programs, not
@@ -203,6 +184,103 @@ static bool userspace_option(const char *arg)
 	return strncmp(arg, "x-", 2) == 0 || strncmp(arg, "comment=", 8) == 0;
 }
 
+/* The -o options left for libfuse 3.14 (checked here, so that a bad one
+ * is refused with veneerfs' own message): whether to unmount when the
+ * daemon dies, the names and read size the kernel is told. */
+static int libfuse_option(struct vn_opts *o, const char *arg)
+{
+	long v;
+
+	if (strcmp(arg, "auto_unmount") == 0)
+		return 1;
+	if (strncmp(arg, "fsname=", 7) == 0 ||
+	    strncmp(arg, "subtype=", 8) == 0) {
+		if (!strchr(arg, '=')[1]) {
+			vn_opts_bad(o, "'%s' needs a name", arg);
+			return -1;
+		}
+		return 1;
+	}
+	if (strncmp(arg, "max_read=", 9) == 0)
+		return parse_long(o, arg, 1, UINT32_MAX, &v) < 0 ? -1 : 1;
+	if (strncmp(arg, "user=", 5) == 0)
+		return 1; /* for mtab only: libfuse drops it */
+	return 0;
+}
+
+/* Options the kernel shows for a FUSE mount (mount(8) passes them back at
+ * a remount): set by libfuse and the kernel, never by the user. */
+static bool kernel_fuse_option(const char *arg)
+{
+	static const char *const prefix[] = {
+		"user_id=", "group_id=", "rootmode=", "fd=", NULL
+	};
+	int i;
+
+	for (i = 0; prefix[i]; i++)
+		if (strncmp(arg, prefix[i], strlen(prefix[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Security labels: nothing on a FUSE mount without an LSM that uses
+ * them, and the kernel refuses them then; dropped, as context= is. */
+static bool label_option(const char *arg)
+{
+	return strncmp(arg, "fscontext=", 10) == 0 ||
+	       strncmp(arg, "defcontext=", 11) == 0 ||
+	       strncmp(arg, "rootcontext=", 12) == 0;
+}
+
+/* blksize=N: the st_blksize every object reports (the kernel takes the
+ * option itself only for block-device FUSE mounts). */
+static int parse_blksize(struct vn_opts *o, const char *arg)
+{
+	long v;
+
+	if (parse_long(o, arg, 512, 1 << 20, &v) < 0)
+		return -1;
+	if (v & (v - 1)) {
+		vn_opts_bad(o, "bad value in '%s': expected a power of two",
+			    arg);
+		return -1;
+	}
+	o->blksize = (unsigned int)v;
+	return 0;
+}
+
+/* An -o option that is not veneerfs' own: mount(8)'s, libfuse's, or
+ * unknown. Returns 0 to drop it, 1 to keep it for libfuse, -1 if bad. */
+static int other_option(struct vn_opts *o, const char *arg)
+{
+	char why[128];
+	int r;
+
+	if (userspace_option(arg) || label_option(arg))
+		return 0;
+	if (strcmp(arg, "remount") == 0) {
+		o->remount = 1;
+		return 0;
+	}
+	r = vn_mflags_parse(&o->mflags, arg, why, sizeof(why));
+	if (r < 0)
+		vn_opts_bad(o, "%s", why);
+	if (r)
+		return r < 0 ? -1 : 0;
+	if (kernel_fuse_option(arg)) {
+		if (!o->kernel_opt[0])
+			snprintf(o->kernel_opt, sizeof(o->kernel_opt), "%s",
+				 arg);
+		return 0;
+	}
+	if (strncmp(arg, "blksize=", 8) == 0)
+		return parse_blksize(o, arg);
+	r = arg[0] == '-' ? 0 : libfuse_option(o, arg);
+	if (r == 0)
+		vn_opts_bad(o, "unknown option '%s'", arg);
+	return r == 0 ? -1 : r;
+}
+
 /* fuse_opt callback: returns 0 to drop arg, 1 to keep it for libfuse, -1 on
  * error. */
 static int opt_proc(void *data, const char *arg, int key,
@@ -214,13 +292,7 @@ static int opt_proc(void *data, const char *arg, int key,
 	case FUSE_OPT_KEY_NONOPT:
 		return take_nonopt(o, arg);
 	case FUSE_OPT_KEY_OPT:
-		if (userspace_option(arg))
-			return 0;
-		if (arg[0] == '-' || !libfuse_option(arg)) {
-			vn_opts_bad(o, "unknown option '%s'", arg);
-			return -1;
-		}
-		return 1; /* a mount option for libfuse and the kernel */
+		return other_option(o, arg);
 	case KEY_HELP:
 		o->show_help = 1;
 		return 0;
@@ -251,12 +323,6 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_ALLOW_ROOT:
 		o->allow_root = 1;
 		return 1;
-	case KEY_RO:
-		o->ro = 1;
-		return 1;
-	case KEY_RW:
-		o->ro = 0;
-		return 1;
 	case KEY_SQUASH_UID:
 		return parse_long(o, arg, 0, UINT32_MAX - 1, &o->squash_uid);
 	case KEY_SQUASH_GID:
@@ -284,6 +350,14 @@ static int opt_proc(void *data, const char *arg, int key,
 			return -1;
 		}
 		return 0;
+	case KEY_IDLE_THREADS: {
+		long v;
+
+		if (parse_long(o, arg, 1, 100000, &v) < 0)
+			return -1;
+		o->max_idle_threads = (unsigned int)v;
+		return 0;
+	}
 	case KEY_WHITEOUT:
 		if (strcmp(arg, "whiteout=files") == 0)
 			o->wh_files = 1;
@@ -309,49 +383,10 @@ int vn_opts_parse(struct fuse_args *args, struct vn_opts *o)
 	if (vn_take_raw_opts(args, o) < 0)
 		return -1;
 	if (fuse_opt_parse(args, o, vn_opt_spec, opt_proc) == -1) {
-		/* fuse_opt itself has printed why when o->bad is unset. */
 		vn_opts_bad(o, "invalid command line");
 		return -1;
 	}
 	return 0;
-}
-
-/* Is path (already resolved) a mount point in this namespace? */
-static int is_mount_point(const char *path)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[PATH_MAX * 2], mnt[PATH_MAX];
-	int found = 0;
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *in = line, *out = mnt;
-		int field;
-
-		/* The fifth field is the mount point, octal-escaped. */
-		for (field = 0; field < 4 && in; field++) {
-			in = strchr(in, ' ');
-			if (in)
-				in++;
-		}
-		if (!in)
-			continue;
-		while (*in && *in != ' ' && out < mnt + sizeof(mnt) - 1) {
-			if (in[0] == '\\' && in[1] && in[2] && in[3]) {
-				*out++ = (char)strtol((char[]){ in[1], in[2],
-								in[3], 0 },
-						      NULL, 8);
-				in += 4;
-			} else {
-				*out++ = *in++;
-			}
-		}
-		*out = '\0';
-		found = strcmp(mnt, path) == 0;
-	}
-	fclose(f);
-	return found;
 }
 
 int vn_opts_check_dir(struct vn_opts *o, const char *what, char **path)
@@ -377,17 +412,55 @@ int vn_opts_check_dir(struct vn_opts *o, const char *what, char **path)
 	return 0;
 }
 
+/* -o remount: SOURCE is ignored (mount(8) passes it along) and
+ * MOUNTPOINT must be a veneerfs mount. */
+static int validate_remount(struct vn_opts *o)
+{
+	unsigned long flags;
+	char type[64];
+
+	if (o->nargs == 1) {
+		o->mountpoint = o->source;
+		o->source = NULL;
+		o->nargs = 2;
+	}
+	if (o->nargs == 0) {
+		vn_opts_bad(o, "missing MOUNTPOINT (see --help)");
+		return -1;
+	}
+	if (vn_opts_check_dir(o, "mountpoint", &o->mountpoint) < 0)
+		return -1;
+	if (vn_mnt_info(o->mountpoint, &flags, type, sizeof(type)) < 0 ||
+	    strcmp(type, "fuse.veneerfs") != 0) {
+		vn_opts_bad(o, "remount: '%s' is not a veneerfs mount",
+			    o->mountpoint);
+		return -1;
+	}
+	return 0;
+}
+
 int vn_opts_validate(struct vn_opts *o)
 {
-	if (o->bad)
+	unsigned long flags;
+
+	if (o->bad[0])
 		return -1;
+	if (o->remount)
+		return validate_remount(o);
+	if (o->kernel_opt[0]) {
+		vn_opts_bad(o, "'%s' is set by the kernel for a new mount, "
+			       "not by an option", o->kernel_opt);
+		return -1;
+	}
 	if (o->overlay && o->nargs == 1) {
 		/* Overlay mode takes the mount point alone, as the kernel's
 		 * overlay does after "overlay" as the source. */
 		o->mountpoint = o->source;
 		o->source = strdup("overlay");
-		if (!o->source)
+		if (!o->source) {
+			vn_opts_bad(o, "out of memory");
 			return -1;
+		}
 		o->nargs = 2;
 	}
 	if (o->nargs == 0) {
@@ -411,7 +484,7 @@ int vn_opts_validate(struct vn_opts *o)
 	if ((!o->overlay && vn_opts_check_dir(o, "source", &o->source) < 0) ||
 	    vn_opts_check_dir(o, "mountpoint", &o->mountpoint) < 0)
 		return -1;
-	if (is_mount_point(o->mountpoint)) {
+	if (vn_mnt_info(o->mountpoint, &flags, NULL, 0) == 0) {
 		vn_opts_bad(o, "mountpoint '%s' is already a mount point",
 			o->mountpoint);
 		return -1;
@@ -499,10 +572,16 @@ void vn_opts_help(const char *progname)
 	       "                           owner and mode kept in an xattr\n"
 	       "                           (1: security.*, 2: user.containers.*)\n"
 	       "    -o redirect_dir=off, context=...  accepted\n\n"
-	       "common mount options (passed to the kernel):\n"
-	       "    -o ro, rw, allow_other, allow_root, auto_unmount,\n"
-	       "       default_permissions (on by default), fsname=NAME,\n"
-	       "       subtype=NAME, max_read=N\n\n"
+	       "common mount options:\n"
+	       "    -o allow_other         serve every user (root's default)\n"
+	       "    -o noallow_other       serve the mounting user alone\n"
+	       "    -o allow_root, auto_unmount, fsname=NAME, subtype=NAME,\n"
+	       "       max_read=N, default_permissions (on by default)\n"
+	       "    -o blksize=N           st_blksize shown (512 to 1 MiB)\n"
+	       "    -o ro, rw, nosuid, nodev, noexec, sync, dirsync, noatime,\n"
+	       "       relatime, strictatime, nodiratime, lazytime,\n"
+	       "       nosymfollow, ...  mount(8)'s flags\n"
+	       "    -o remount,FLAGS       change a mounted veneerfs's flags\n\n"
 	       "See veneerfs(1) for what each cache mode promises.\n",
 	       progname, progname);
 }
@@ -511,8 +590,7 @@ void vn_opts_free(struct vn_opts *o)
 {
 	free(o->source);
 	free(o->mountpoint);
-	free(o->bad);
-	o->source = o->mountpoint = o->bad = NULL;
+	o->source = o->mountpoint = NULL;
 	vn_free_layers(o->lowers, o->nlowers);
 	o->lowers = NULL;
 	o->nlowers = 0;

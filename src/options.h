@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include "mnt.h"
+
 struct fuse_args;
 
 enum vn_cache { VN_CACHE_NEVER, VN_CACHE_AUTO, VN_CACHE_ALWAYS };
@@ -32,14 +34,14 @@ struct vn_opts {
 	int default_permissions; /* on unless nodefault_permissions */
 	int allow_other;
 	int allow_root;
-	int ro;
+	int noallow_other;	/* root: only the mounting user, not all */
 	int show_help;
 	int show_version;
 	int foreground;
 	int debug;
 	int singlethread;
 	int clone_fd;
-	unsigned int max_idle_threads;
+	unsigned int max_idle_threads;	/* 1 to 100000 */
 
 	/* Overlay mode: set when lowerdir= is given. */
 	int overlay;
@@ -60,7 +62,17 @@ struct vn_opts {
 	int static_nlink;
 	int xattr_permissions;	/* 0, 1 or 2 */
 	int wh_files;		/* whiteout=files: .wh. files, not devices */
-	char *bad;		/* first error message, if parsing failed */
+
+	/* mount(8)'s own options. */
+	struct vn_mflags mflags; /* ro, nosuid, noatime, lazytime...: see
+				  * mnt.h */
+	int remount;		/* change the flags of a mounted veneerfs */
+	unsigned int blksize;	/* st_blksize shown, 0: the real one */
+	char kernel_opt[64];	/* first user_id=, group_id=... given: only
+				 * mount(8)'s remount passes them */
+	char bad[512];		/* first error message, if parsing failed
+				 * ("" if none): a fixed buffer, so that
+				 * recording an error cannot fail */
 };
 
 /* Parse argv in args into o. Options meant for libfuse stay in args.
@@ -78,7 +90,8 @@ double vn_opts_attr_timeout(const struct vn_opts *o);
 /* Print usage and the option list to stdout. */
 void vn_opts_help(const char *progname);
 
-/* Record a one-line error in o->bad (the first one wins). */
+/* Record a one-line error in o->bad (the first one wins; a long one is
+ * cut). */
 void vn_opts_bad(struct vn_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

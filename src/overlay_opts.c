@@ -260,8 +260,7 @@ static char *filter_list(struct vn_opts *o, const char *list)
 		return rest;
 fail:
 	free(rest);
-	if (!o->bad)
-		vn_opts_bad(o, "out of memory");
+	vn_opts_bad(o, "out of memory");
 	return NULL;
 }
 
@@ -281,7 +280,11 @@ int vn_take_raw_opts(struct fuse_args *args, struct vn_opts *o)
 					goto out;
 			break;
 		}
-		if (strcmp(a, "-o") == 0 && i + 1 < args->argc)
+		if (strcmp(a, "-o") == 0 && i + 1 == args->argc) {
+			vn_opts_bad(o, "missing option list after '-o'");
+			goto out;
+		}
+		if (strcmp(a, "-o") == 0)
 			list = args->argv[++i];
 		else if (strncmp(a, "-o", 2) == 0 && a[2])
 			list = a + 2;

@@ -33,6 +33,23 @@ struct vn_dir {
 
 #define VN_FIRST_ENTRY 3
 
+/* The nodes a READDIRPLUS reply counted a lookup for, so that the counts
+ * can be taken back if the reply cannot be delivered. */
+struct plus_ids {
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static void plus_note(struct plus_ids *p, uint64_t ino)
+{
+	if (p && p->n < p->cap)
+		p->ids[p->n++] = ino;
+}
+
+/* The smallest READDIRPLUS entry the kernel takes: an entry_out (128
+ * bytes) and a dirent header (24) with a name, 8-byte aligned. */
+#define VN_MIN_PLUS_ENTRY 160
+
 static struct vn_dir *get_dir(struct fuse_file_info *fi)
 {
 	return (struct vn_dir *)(uintptr_t)fi->fh;
@@ -47,7 +64,7 @@ static int do_opendir(struct vn_fs *fs, fuse_req_t req, int fd,
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (err)
 		return err;
-	dfd = vn_reopen(fs, fd, O_RDONLY | O_DIRECTORY);
+	dfd = vn_reopen_data(fs, fd, O_RDONLY | O_DIRECTORY);
 	vn_creds_leave(&c);
 	if (dfd < 0)
 		return dfd;
@@ -122,7 +139,8 @@ out_free:
 
 /* Add the entry d->entry to buf for READDIRPLUS, looking it up.
  * Returns the bytes used, 0 if it did not fit, or -errno. */
-static int add_plus(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem)
+static int add_plus(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem,
+		    struct plus_ids *ids)
 {
 	struct vn_fs *fs = vn_fs(req);
 	const char *name = d->entry->d_name;
@@ -154,6 +172,7 @@ static int add_plus(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem)
 		vn_garbage_release(&g);
 		return 0;
 	}
+	plus_note(ids, e.ino);
 	return (int)used;
 }
 
@@ -171,8 +190,9 @@ static int add_plain(fuse_req_t req, struct vn_dir *d, char *buf, size_t rem)
 
 /* One entry of the merged snapshot (or "." or ".."), at offset off. */
 static int add_merged(fuse_req_t req, struct vn_dir *d, off_t off, char *buf,
-		      size_t rem, bool plus)
+		      size_t rem, struct plus_ids *ids)
 {
+	bool plus = ids != NULL;
 	struct vn_fs *fs = vn_fs(req);
 	struct vn_garbage g = { .nfds = 0 };
 	struct fuse_entry_param e;
@@ -210,13 +230,16 @@ static int add_merged(fuse_req_t req, struct vn_dir *d, off_t off, char *buf,
 		}
 		return 0;
 	}
+	if (!err)
+		plus_note(ids, e.ino);
 	return (int)used;
 }
 
 /* Fill buf from the merged snapshot. Returns the bytes used; *err is set
  * on an error. */
 static size_t fill_merged(fuse_req_t req, struct vn_dir *d, off_t off,
-			  char *buf, size_t size, bool plus, int *err)
+			  char *buf, size_t size, struct plus_ids *ids,
+			  int *err)
 {
 	size_t rem = size;
 	int used;
@@ -231,7 +254,7 @@ static size_t fill_merged(fuse_req_t req, struct vn_dir *d, off_t off,
 	}
 	for (off = off ? off : 1;
 	     !*err && off < (off_t)(d->list.count + VN_FIRST_ENTRY); off++) {
-		used = add_merged(req, d, off, buf + (size - rem), rem, plus);
+		used = add_merged(req, d, off, buf + (size - rem), rem, ids);
 		if (used == -ENOENT)
 			continue; /* removed since the snapshot */
 		if (used < 0)
@@ -246,7 +269,8 @@ static size_t fill_merged(fuse_req_t req, struct vn_dir *d, off_t off,
 
 /* Fill buf from the directory stream of a passthrough mount. */
 static size_t fill_stream(fuse_req_t req, struct vn_dir *d, off_t off,
-			  char *buf, size_t size, bool plus, int *err)
+			  char *buf, size_t size, struct plus_ids *ids,
+			  int *err)
 {
 	size_t rem = size;
 	int used;
@@ -267,7 +291,8 @@ static size_t fill_stream(fuse_req_t req, struct vn_dir *d, off_t off,
 				break;
 			}
 		}
-		used = plus ? add_plus(req, d, p, rem) : add_plain(req, d, p, rem);
+		used = ids ? add_plus(req, d, p, rem, ids)
+			   : add_plain(req, d, p, rem);
 		if (used == -ENOENT) {
 			used = 0; /* removed since it was read: skip it */
 		} else if (used < 0) {
@@ -286,26 +311,39 @@ static size_t fill_stream(fuse_req_t req, struct vn_dir *d, off_t off,
 static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
+	struct vn_fs *fs = vn_fs(req);
+	struct vn_garbage g = { .nfds = 0 };
+	struct plus_ids ids = { .ids = NULL };
 	struct vn_dir *d = get_dir(fi);
 	char *buf;
-	size_t len;
+	size_t len, i;
 	int err = 0;
 
 	size = vn_read_size(req, size);
 	buf = calloc(1, size ? size : 1);
-	if (!buf) {
+	ids.cap = plus ? size / VN_MIN_PLUS_ENTRY + 1 : 0;
+	ids.ids = plus ? calloc(ids.cap, sizeof(*ids.ids)) : NULL;
+	if (!buf || (plus && !ids.ids)) {
+		free(buf);
+		free(ids.ids);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (vn_fs(req)->overlay)
-		len = fill_merged(req, d, off, buf, size, plus, &err);
+	if (fs->overlay)
+		len = fill_merged(req, d, off, buf, size, plus ? &ids : NULL,
+				  &err);
 	else
-		len = fill_stream(req, d, off, buf, size, plus, &err);
+		len = fill_stream(req, d, off, buf, size, plus ? &ids : NULL,
+				  &err);
 	/* An error counts only if nothing could be returned. */
 	if (err && len == 0)
 		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, buf, len);
+	else if (fuse_reply_buf(req, buf, len) == -ENOENT)
+		for (i = 0; i < ids.n; i++) {
+			vn_table_forget(&fs->table, ids.ids[i], 1, &g);
+			vn_garbage_release(&g);
+		}
+	free(ids.ids);
 	free(buf);
 }
 

@@ -19,15 +19,16 @@
 #include "veneer.h"
 #include "whiteout.h"
 
-int vn_child_get(struct vn_fs *fs, struct vn_node *dir, int dirfd,
-		 const char *name, struct vn_node **np)
+int vn_child_get(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		 struct vn_node **np)
 {
 	struct vn_garbage g = { .nfds = 0 };
 	struct fuse_entry_param e;
 	int err;
 
 	*np = NULL;
-	err = vn_lookup_entry(fs, NULL, dir, dirfd, name, &e);
+	/* An overlay looks names up in dir's layers, not in one fd. */
+	err = vn_lookup_entry(fs, NULL, dir, -1, name, &e);
 	if (err)
 		return err;
 	*np = vn_node_get(fs, e.ino);
@@ -44,6 +45,26 @@ int vn_upper_dir(struct vn_fs *fs, struct vn_node *dir, int *dirfd)
 		return err;
 	*dirfd = vn_node_fd(fs, dir);
 	return *dirfd < 0 ? *dirfd : 0;
+}
+
+int vn_upper_dir_for(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		     int *dirfd)
+{
+	struct vn_found f;
+	int err;
+
+	/* The kernel sends a create only for a name it found absent; this
+	 * matters where dir would be copied up for nothing. */
+	if (!vn_node_is_upper(fs, dir)) {
+		err = vn_walk(fs, NULL, dir, name, &f);
+		if (!err) {
+			vn_found_free(&f);
+			return -EEXIST;
+		}
+		if (err != -ENOENT)
+			return err;
+	}
+	return vn_upper_dir(fs, dir, dirfd);
 }
 
 /* A new object in a setgid directory takes its group (and a directory
@@ -96,16 +117,20 @@ int vn_upper_create(struct vn_fs *fs, int dirfd, const char *name,
 		return make(dirfd, name, arg);
 	if (wh == VN_WH_FILE) {
 		/* Made next to its ".wh." file, which then goes: a directory
-		 * must not show what the whiteout hid. */
+		 * must not show what the whiteout hid. If either step fails,
+		 * the new object goes again and the name stays whited out. */
 		ret = make(dirfd, name, arg);
 		if (ret < 0)
 			return ret;
 		err = is_dir ? make_opaque(fs, dirfd, name) : 0;
 		if (!err)
 			err = vn_wh_remove(dirfd, name, VN_WH_FILE);
-		if (err)
-			vn_warn("cannot finish creating '%s': %s", name,
-				strerror(-err));
+		if (err) {
+			if (ret > 0)
+				close(ret);
+			unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
+			return err;
+		}
 		return ret;
 	}
 	/* A whiteout device: make the object in the work dir and swap the
@@ -203,6 +228,17 @@ static int remove_name(int dirfd, const char *name, bool is_dir)
 	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
 }
 
+/* Remove the directory tmp from the work dir (it holds whiteouts at
+ * most); a failure leaves it for the next mount to clean. */
+static void remove_work_dir(struct vn_fs *fs, const char *tmp)
+{
+	int err = remove_dir(fs->work_fd, tmp);
+
+	if (err)
+		vn_warn("cannot remove '%s' from the work dir: %s", tmp,
+			strerror(-err));
+}
+
 int vn_merged_empty(struct vn_fs *fs, struct vn_node *n)
 {
 	struct vn_list l;
@@ -235,11 +271,6 @@ int vn_upper_remove(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 	char tmp[48];
 	int err;
 
-	if (is_dir) {
-		err = vn_merged_empty(fs, n);
-		if (err)
-			return err;
-	}
 	whiteout = !upper || lower_has(fs, dir, name);
 	if (!whiteout)
 		return remove_name(dirfd, name, is_dir);
@@ -262,118 +293,234 @@ int vn_upper_remove(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 		unlinkat(fs->work_fd, tmp, 0);
 		return err;
 	}
-	err = remove_name(fs->work_fd, tmp, is_dir);
-	if (err)
+	if (is_dir)
+		remove_work_dir(fs, tmp);
+	else if (unlinkat(fs->work_fd, tmp, 0) < 0)
 		vn_warn("cannot remove '%s' from the work dir: %s", tmp,
-			strerror(-err));
+			strerror(errno));
 	return 0;
 }
 
-int vn_upper_rename(struct vn_fs *fs, struct vn_node *dir, int dirfd,
-		    const char *name, struct vn_node *newdir, int newdirfd,
-		    const char *newname, unsigned int flags)
+/* What a RENAME in an overlay works on. */
+struct vn_rename {
+	struct vn_fs *fs;
+	struct vn_node *dir, *newdir;	/* the parents */
+	const char *name, *newname;
+	unsigned int flags;
+	struct vn_node *src;		/* what name shows */
+	struct vn_node *dst;		/* what newname shows, or NULL */
+	int dirfd, newdirfd;		/* the parents' upper fds, once
+					 * copied up */
+};
+
+/* Every check that can fail the rename, made before anything is copied
+ * up (the kernel's overlayfs changes nothing for a rename it refuses).
+ * Returns 0, 1 if there is nothing to do, or -errno. */
+static int rename_check(struct vn_rename *r)
 {
-	struct vn_node *src = NULL, *dst = NULL;
-	bool src_dir, dst_lower = false, old_lower;
-	enum vn_wh wh;
+	struct vn_fs *fs = r->fs;
+	bool exchange = r->flags & RENAME_EXCHANGE, src_dir;
 	int err;
 
 	/* Whiteouts are the overlay's to make, as on the kernel's. */
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+	if (r->flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
-	err = vn_child_get(fs, dir, dirfd, name, &src);
+	err = vn_child_get(fs, r->dir, r->name, &r->src);
 	if (err)
 		return err;
-	src_dir = src->type == S_IFDIR;
+	src_dir = r->src->type == S_IFDIR;
 	/* Without redirects a directory with lower parts cannot move. */
-	if (src_dir && (!vn_node_is_upper(fs, src) || vn_node_merged(fs, src))) {
-		err = -EXDEV;
-		goto out;
-	}
-	err = vn_child_get(fs, newdir, newdirfd, newname, &dst);
-	if (err && err != -ENOENT)
-		goto out;
-	if (!dst && (flags & RENAME_EXCHANGE)) {
-		err = -ENOENT;
-		goto out;
-	}
-	if (dst && (flags & RENAME_NOREPLACE)) {
-		err = -EEXIST;
-		goto out;
-	}
-	err = 0;
-	if (dst == src)
-		goto out; /* two names of one file: nothing happens */
-	if (dst && dst->type == S_IFDIR) {
-		if (!src_dir && !(flags & RENAME_EXCHANGE)) {
-			err = -EISDIR;
-			goto out;
-		}
-		if (flags & RENAME_EXCHANGE) {
-			if (!vn_node_is_upper(fs, dst) ||
-			    vn_node_merged(fs, dst))
-				err = -EXDEV;
-		} else {
-			err = vn_merged_empty(fs, dst);
-		}
-		if (err)
-			goto out;
-	} else if (dst && src_dir && !(flags & RENAME_EXCHANGE)) {
-		err = -ENOTDIR;
-		goto out;
-	}
-	err = vn_copy_up(fs, src, true);
-	if (!err && dst && (flags & RENAME_EXCHANGE))
-		err = vn_copy_up(fs, dst, true);
+	if (src_dir && (!vn_node_is_upper(fs, r->src) ||
+			vn_node_merged(fs, r->src)))
+		return -EXDEV;
+	err = vn_child_get(fs, r->newdir, r->newname, &r->dst);
+	if (err == -ENOENT)
+		return exchange ? -ENOENT : 0;
 	if (err)
-		goto out;
-	old_lower = lower_has(fs, dir, name);
-	if (flags & RENAME_EXCHANGE) {
-		if (renameat2(dirfd, name, newdirfd, newname, RENAME_EXCHANGE))
-			err = -errno;
-		/* A directory moved into a merged one is made opaque, lest
-		 * a lower directory of its new name merge into it. */
-		if (!err && src_dir && vn_node_merged(fs, newdir))
-			make_opaque(fs, newdirfd, newname);
-		if (!err && dst && dst->type == S_IFDIR &&
-		    vn_node_merged(fs, dir))
-			make_opaque(fs, dirfd, name);
-		goto out;
-	}
-	dst_lower = dst ? !vn_node_is_upper(fs, dst) || lower_has(fs, newdir,
-								  newname)
-			: lower_has(fs, newdir, newname);
-	wh = vn_wh_find(newdirfd, newname);
-	if (dst && dst->type == S_IFDIR && vn_node_is_upper(fs, dst)) {
-		/* An empty merged directory may still hold whiteouts. */
-		int dfd = vn_node_fd(fs, dst);
+		return err;
+	if (r->flags & RENAME_NOREPLACE)
+		return -EEXIST;
+	if (r->dst == r->src)
+		return 1; /* two names of one file: nothing happens */
+	if (exchange)
+		return r->dst->type == S_IFDIR &&
+			       (!vn_node_is_upper(fs, r->dst) ||
+				vn_node_merged(fs, r->dst))
+		       ? -EXDEV
+		       : 0;
+	if (r->dst->type == S_IFDIR)
+		return src_dir ? vn_merged_empty(fs, r->dst) : -EISDIR;
+	return src_dir ? -ENOTDIR : 0;
+}
 
-		err = dfd < 0 ? dfd : clear_whiteouts(dfd);
-	} else if (wh == VN_WH_DEV && src_dir) {
-		/* A directory does not replace a device. */
-		err = vn_wh_remove(newdirfd, newname, wh);
-		wh = VN_WH_NONE;
-	}
-	if (err)
-		goto out;
-	if (old_lower && fs->wh_dev &&
-	    renameat2(dirfd, name, newdirfd, newname, RENAME_WHITEOUT) == 0) {
-		old_lower = false; /* the whiteout is in place */
-	} else if (renameat2(dirfd, name, newdirfd, newname, 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (old_lower)
-		err = vn_wh_make(fs, dirfd, name);
-	if (!err && wh == VN_WH_FILE)
-		err = vn_wh_remove(newdirfd, newname, wh);
-	if (!err && src_dir &&
-	    (dst_lower || wh != VN_WH_NONE || vn_node_merged(fs, newdir)))
-		err = make_opaque(fs, newdirfd, newname);
-out:
-	vn_node_put(fs, dst);
-	vn_node_put(fs, src);
+/* Copy up the parents and what is moved. */
+static int rename_prepare(struct vn_rename *r)
+{
+	int err = vn_upper_dir(r->fs, r->dir, &r->dirfd);
+
+	if (!err)
+		err = vn_upper_dir(r->fs, r->newdir, &r->newdirfd);
+	if (!err)
+		err = vn_copy_up(r->fs, r->src, true);
+	if (!err && r->dst && (r->flags & RENAME_EXCHANGE))
+		err = vn_copy_up(r->fs, r->dst, true);
 	return err;
+}
+
+/* A directory that lands where lower layers have (or may come to have)
+ * a directory of its name is made opaque before it moves, lest they
+ * merge into it; where it stands now it is upper only, so this changes
+ * nothing there. */
+static int opaque_before_move(struct vn_fs *fs, struct vn_node *n)
+{
+	int fd;
+
+	if (n->type != S_IFDIR)
+		return 0;
+	fd = vn_node_fd(fs, n);
+	return fd < 0 ? fd : vn_wh_set_opaque(fs, fd);
+}
+
+static int rename_exchange(struct vn_rename *r)
+{
+	struct vn_fs *fs = r->fs;
+	int err = 0;
+
+	if (vn_node_merged(fs, r->newdir))
+		err = opaque_before_move(fs, r->src);
+	if (!err && vn_node_merged(fs, r->dir))
+		err = opaque_before_move(fs, r->dst);
+	if (!err && renameat2(r->dirfd, r->name, r->newdirfd, r->newname,
+			      RENAME_EXCHANGE) < 0)
+		err = -errno;
+	return err;
+}
+
+/* An upper directory at newname that the merged view shows empty may
+ * still hold whiteouts, which rename(2) counts. It is swapped with an
+ * empty opaque directory (the view stays empty), and the old one goes
+ * once the rename is done. *old gets its temporary name in work. */
+static int rename_clear_dst(struct vn_rename *r, char *old, size_t size)
+{
+	struct vn_fs *fs = r->fs;
+	int fd, err;
+
+	vn_temp_name(fs, old, size);
+	if (mkdirat(fs->work_fd, old, 0700) < 0)
+		return -errno;
+	fd = openat(fs->work_fd, old, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+					      O_CLOEXEC);
+	err = fd < 0 ? -errno : vn_wh_set_opaque(fs, fd);
+	if (fd >= 0)
+		close(fd);
+	if (!err && renameat2(fs->work_fd, old, r->newdirfd, r->newname,
+			      RENAME_EXCHANGE) < 0)
+		err = -errno;
+	if (err)
+		unlinkat(fs->work_fd, old, AT_REMOVEDIR);
+	return err;
+}
+
+/* A directory moving onto a whiteout device: the two are exchanged, which
+ * leaves the whiteout at the old name. */
+static int rename_onto_whiteout(struct vn_rename *r, bool old_lower)
+{
+	if (renameat2(r->dirfd, r->name, r->newdirfd, r->newname,
+		      RENAME_EXCHANGE) < 0)
+		return -errno;
+	if (!old_lower && unlinkat(r->dirfd, r->name, 0) < 0)
+		vn_warn("rename: cannot remove the whiteout left at '%s': %s",
+			r->name, strerror(errno));
+	return 0;
+}
+
+/* The rename itself, leaving a whiteout at the old name where a lower
+ * layer has it. A whiteout file is made first (the upper object still
+ * shows while both exist), so that no moment, nor a crash, shows the
+ * lower object again. */
+static int rename_with_whiteout(struct vn_rename *r, bool old_lower)
+{
+	struct vn_fs *fs = r->fs;
+	int err;
+
+	if (!old_lower)
+		return renameat2(r->dirfd, r->name, r->newdirfd, r->newname,
+				 0) < 0 ? -errno : 0;
+	if (fs->wh_dev) {
+		if (renameat2(r->dirfd, r->name, r->newdirfd, r->newname,
+			      RENAME_WHITEOUT) == 0)
+			return 0;
+		if (errno != EINVAL && errno != EPERM)
+			return -errno;
+		/* No RENAME_WHITEOUT here: a device is made right after. */
+		if (renameat2(r->dirfd, r->name, r->newdirfd, r->newname,
+			      0) < 0)
+			return -errno;
+		return vn_wh_make(fs, r->dirfd, r->name);
+	}
+	err = vn_wh_make(fs, r->dirfd, r->name);
+	if (err)
+		return err;
+	if (renameat2(r->dirfd, r->name, r->newdirfd, r->newname, 0) < 0) {
+		err = -errno;
+		vn_wh_remove(r->dirfd, r->name, VN_WH_FILE);
+	}
+	return err;
+}
+
+static int rename_move(struct vn_rename *r)
+{
+	struct vn_fs *fs = r->fs;
+	bool src_dir = r->src->type == S_IFDIR, old_lower, dst_lower;
+	char old[48] = "";
+	enum vn_wh wh;
+	int err = 0;
+
+	old_lower = lower_has(fs, r->dir, r->name);
+	dst_lower = r->dst ? !vn_node_is_upper(fs, r->dst) ||
+				     lower_has(fs, r->newdir, r->newname)
+			   : lower_has(fs, r->newdir, r->newname);
+	wh = vn_wh_find(r->newdirfd, r->newname);
+	if (src_dir && (dst_lower || wh != VN_WH_NONE ||
+			vn_node_merged(fs, r->newdir)))
+		err = opaque_before_move(fs, r->src);
+	if (err)
+		return err;
+	if (wh == VN_WH_DEV && src_dir)
+		return rename_onto_whiteout(r, old_lower);
+	if (r->dst && r->dst->type == S_IFDIR && vn_node_is_upper(fs, r->dst))
+		err = rename_clear_dst(r, old, sizeof(old));
+	if (!err)
+		err = rename_with_whiteout(r, old_lower);
+	if (err && old[0] &&
+	    renameat2(fs->work_fd, old, r->newdirfd, r->newname,
+		      RENAME_EXCHANGE) < 0)
+		vn_warn("rename: cannot put back '%s': %s", r->newname,
+			strerror(errno));
+	if (old[0])
+		remove_work_dir(fs, old);
+	if (!err && wh == VN_WH_FILE)
+		err = vn_wh_remove(r->newdirfd, r->newname, wh);
+	return err;
+}
+
+int vn_upper_rename(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		    struct vn_node *newdir, const char *newname,
+		    unsigned int flags)
+{
+	struct vn_rename r = { .fs = fs, .dir = dir, .newdir = newdir,
+			       .name = name, .newname = newname,
+			       .flags = flags };
+	int err = rename_check(&r);
+
+	if (!err)
+		err = rename_prepare(&r);
+	if (!err)
+		err = (flags & RENAME_EXCHANGE) ? rename_exchange(&r)
+						: rename_move(&r);
+	vn_node_put(fs, r.dst);
+	vn_node_put(fs, r.src);
+	return err > 0 ? 0 : err;
 }
 
 bool vn_node_merged(struct vn_fs *fs, struct vn_node *n)

@@ -21,7 +21,8 @@
 struct vn_layer {
 	int fd;			/* O_PATH root */
 	dev_t dev;		/* of the root */
-	uint64_t ino_bits;	/* or'ed into inode numbers found on it */
+	uint64_t fsid_bits;	/* its filesystem's tag, or'ed into inode
+				 * numbers that fit below it (layer.c) */
 };
 
 /* One mounted filesystem below SOURCE, for open_by_handle_at(). */
@@ -54,6 +55,14 @@ struct vn_fs {
 
 	/* Layers (layer.c). */
 	struct vn_layer *layers;
+	/* Inode numbers where layers span filesystems, as the kernel's
+	 * xino: the top xino_bits bits tag the filesystem; a number too big
+	 * for that gets one of the mount's own (xino_map). */
+	int xino_bits;		/* 0: one filesystem, numbers as they are */
+	pthread_mutex_t xino_lock; /* xino_map, xino_next */
+	struct vn_xino *xino_map;
+	size_t xino_cap, xino_count;
+	uint64_t xino_next;
 	int nlayers;
 	bool overlay;		/* whiteouts and opaque dirs have meaning */
 	bool writable;		/* layer 0 takes changes */
@@ -67,12 +76,21 @@ struct vn_fs {
 	pthread_cond_t copy_cond;
 	uint64_t tmp_seq;	/* names of temporaries in work_fd */
 	struct fuse_session *se; /* for notifications to the kernel */
+	/* The mount's atime flags as mountinfo shows them (atomic), read
+	 * again after a remount (node.c). */
+	int atime_flags;	/* VN_NOATIME | VN_NODIRATIME */
 };
+
+#define VN_NOATIME 1
+#define VN_NODIRATIME 2
 
 /* An open directory: see readdir.c. */
 struct vn_dir;
+/* An inode number handed out by the mount (layer.c). */
+struct vn_xino;
 
-/* stats.c: log counts and memory on SIGUSR1. Start before serving; stop
+/* stats.c: the housekeeping thread (counts and memory logged on SIGUSR1,
+ * changes of the mount's flags followed). Start before serving; stop
  * before fs is destroyed. */
 int vn_stats_start(struct vn_fs *fs);
 void vn_stats_stop(void);
@@ -91,6 +109,9 @@ int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts);
 int vn_fs_start(struct vn_fs *fs);
 /* Release everything; returns how many nodes were still in the table. */
 size_t vn_fs_destroy(struct vn_fs *fs);
+/* The mount table may have changed: read the mount's flags again
+ * (atime_flags). */
+void vn_fs_mount_changed(struct vn_fs *fs);
 
 /* node.c */
 /* Take a use reference on the node for a kernel nodeid; NULL if unknown. */
@@ -119,6 +140,11 @@ int vn_openat(struct vn_fs *fs, int dirfd, const char *name, int flags,
 /* Reopen an O_PATH fd with real open flags through /proc/self/fd.
  * Returns the new fd or -errno. */
 int vn_reopen(struct vn_fs *fs, int fd, int flags);
+/* vn_reopen for reading data or entries on the caller's behalf: on a
+ * noatime mount (nodiratime for a directory) with O_NOATIME where the
+ * opener may use it, so that the real object's atime stays as the mount
+ * promises. */
+int vn_reopen_data(struct vn_fs *fs, int fd, int flags);
 /* Whether what the kernel cached of n (pages, directory listing) can be
  * kept: the object open as fd is unchanged since n was last opened. If it
  * has changed, the kernel is told to drop its attributes too. */
@@ -134,7 +160,10 @@ void vn_mount_note(struct vn_fs *fs, int mount_id, int dirfd);
  * Returns 0 or -errno with a message logged. */
 int vn_layers_open(struct vn_fs *fs, const struct vn_opts *o);
 void vn_layers_close(struct vn_fs *fs);
-/* The inode number presented for real inode ino found on layer. */
+/* The inode number presented for real inode ino found on layer: ino
+ * itself where the layers share one filesystem, else ino tagged with its
+ * filesystem, or (too big to tag) a number of the mount's own, the same
+ * for the mount's life. */
 uint64_t vn_layer_ino(struct vn_fs *fs, int layer, ino_t ino);
 /* Is layer the writable one? */
 bool vn_layer_is_upper(struct vn_fs *fs, int layer);
@@ -181,6 +210,9 @@ int vn_entry_from_found(struct vn_fs *fs, struct vn_node *dir,
 			struct fuse_entry_param *e);
 /* The object's file handle, or NULL where there is none to use. */
 struct file_handle *vn_get_handle(struct vn_fs *fs, int fd, int *mount_id);
+/* Reply with an entry whose lookup was counted; if the reply cannot be
+ * delivered the count is taken back. */
+void vn_reply_entry(fuse_req_t req, const struct fuse_entry_param *e);
 void vn_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void vn_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void vn_op_forget_multi(fuse_req_t req, size_t count,
@@ -208,9 +240,10 @@ void vn_temp_name(struct vn_fs *fs, char *buf, size_t size);
 /* Creates an object as name in dirfd: returns an fd (>= 0) or 0, or
  * -errno. */
 typedef int (*vn_make_fn)(int dirfd, const char *name, void *arg);
-/* The node for name in dir with a use reference and no lookup count. */
-int vn_child_get(struct vn_fs *fs, struct vn_node *dir, int dirfd,
-		 const char *name, struct vn_node **np);
+/* The node for name in the merged directory dir, with a use reference
+ * and no lookup count (overlay mode). */
+int vn_child_get(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		 struct vn_node **np);
 /* Copy dir up and give its upper fd. Returns 0 or -errno. */
 int vn_upper_dir(struct vn_fs *fs, struct vn_node *dir, int *dirfd);
 /* Make name in the upper directory dirfd with make(), replacing a
@@ -218,15 +251,21 @@ int vn_upper_dir(struct vn_fs *fs, struct vn_node *dir, int *dirfd);
  * the new object's S_IFMT bits, 0 for a new name of an existing one. */
 int vn_upper_create(struct vn_fs *fs, int dirfd, const char *name,
 		    mode_t type, vn_make_fn make, void *arg);
-/* Remove name (node n) from dir, leaving a whiteout where a lower layer
- * has the name. A directory must look empty (-ENOTEMPTY). */
+/* Remove name (node n) from dir (its upper fd dirfd), leaving a whiteout
+ * where a lower layer has the name. The caller has checked that a
+ * directory looks empty (vn_merged_empty). */
 int vn_upper_remove(struct vn_fs *fs, struct vn_node *dir, int dirfd,
 		    const char *name, struct vn_node *n, bool is_dir);
-/* RENAME in an overlay: copy-up, whiteouts, EXDEV for directories with
- * lower parts, opaque directories where lower ones would show. */
-int vn_upper_rename(struct vn_fs *fs, struct vn_node *dir, int dirfd,
-		    const char *name, struct vn_node *newdir, int newdirfd,
-		    const char *newname, unsigned int flags);
+/* RENAME in an overlay: every check first, then copy-up of the parents
+ * and the objects, whiteouts, EXDEV for directories with lower parts,
+ * opaque directories where lower ones would show. */
+int vn_upper_rename(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		    struct vn_node *newdir, const char *newname,
+		    unsigned int flags);
+/* Copy dir up to make name in it, and give its upper fd: -EEXIST, with
+ * nothing copied, if the merged directory shows name already. */
+int vn_upper_dir_for(struct vn_fs *fs, struct vn_node *dir, const char *name,
+		     int *dirfd);
 /* -ENOTEMPTY unless the merged directory n shows no entries. */
 int vn_merged_empty(struct vn_fs *fs, struct vn_node *n);
 /* Does n merge directories of more than one layer? */
@@ -292,6 +331,10 @@ void vn_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		    struct fuse_file_info *fi);
 
 /* file.c */
+/* Clear the set-group-ID bit of the regular file open as fd (O_PATH
+ * will do) where the real filesystem would for a write by req's caller that
+ * the kernel's own check lets keep it. Returns whether it did. */
+bool vn_drop_sgid(fuse_req_t req, int fd);
 void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode, struct fuse_file_info *fi);

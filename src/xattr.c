@@ -81,6 +81,18 @@ static int hide_private(struct vn_fs *fs, fuse_req_t req, const char *path,
 	return 0;
 }
 
+/* The kernel removes security.capability when a file is written,
+ * truncated or given a new owner (its killpriv), with a REMOVEXATTR made
+ * as the writer, who may well lack CAP_SETFCAP. A removal that comes from
+ * the caller itself is refused by the kernel before it reaches FUSE unless
+ * the caller has CAP_SETFCAP: every one that arrives is allowed, and is
+ * made with the daemon's credentials, as the real filesystem's kernel
+ * makes its own. */
+static bool kill_priv(const struct vn_xattr_req *x)
+{
+	return x->op == X_REMOVE && strcmp(x->name, "security.capability") == 0;
+}
+
 static int do_xattr(fuse_req_t req, fuse_ino_t ino, struct vn_xattr_req *x)
 {
 	struct vn_fs *fs = vn_fs(req);
@@ -118,7 +130,7 @@ static int do_xattr(fuse_req_t req, fuse_ino_t ino, struct vn_xattr_req *x)
 		return fd;
 	}
 	vn_proc_path(fd, path, sizeof(path));
-	err = vn_creds_enter(fs->switch_creds, req, &c);
+	err = vn_creds_enter(fs->switch_creds && !kill_priv(x), req, &c);
 	if (!err) {
 		err = run_xattr(path, x);
 		vn_creds_leave(&c);

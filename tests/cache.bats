@@ -142,3 +142,112 @@ listing_requests() {
 	[ "$(requests FLUSH)" -ge 1 ]
 	[ "$(cat "$SRC/f")" = "$(printf 'data\nmore')" ]
 }
+
+# dwrite FILE: overwrite the first 64 KiB of FILE with O_DIRECT, with
+# data of its own (not the file's old bytes).
+dwrite() {
+	python3 - "$1" <<'PY'
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 65536)          # page-aligned, as O_DIRECT wants
+buf.write(b"D" * 65536)
+os.write(fd, buf)
+os.close(fd)
+PY
+}
+
+@test "a file that has seen a direct write keeps no pages from one open to the next" {
+	head -c 262144 /dev/urandom >"$SRC/f"
+	head -c 262144 /dev/urandom >"$SRC/g"
+	vn_mount -d
+	dwrite "$MNT/f"
+	cmp "$SRC/f" "$MNT/f"
+	before=$(requests READ)
+	cmp "$SRC/f" "$MNT/f"
+	# Read again from the daemon, although nothing changed since.
+	[ "$(requests READ)" -gt "$before" ]
+	before=$(requests READ)
+	cmp "$SRC/f" "$MNT/f"
+	[ "$(requests READ)" -gt "$before" ]
+	# The control: a file written through the page cache is kept.
+	cat "$SRC/g" >"$MNT/g"
+	cmp "$SRC/g" "$MNT/g"
+	before=$(requests READ)
+	cmp "$SRC/g" "$MNT/g"
+	[ "$(requests READ)" = "$before" ]
+}
+
+@test "cache=always: a file that has seen a direct write is read anew at the next open" {
+	head -c 262144 /dev/urandom >"$SRC/f"
+	vn_mount -d -o cache=always
+	cmp "$SRC/f" "$MNT/f"
+	before=$(requests READ)
+	cmp "$SRC/f" "$MNT/f"
+	[ "$(requests READ)" = "$before" ]
+	dwrite "$MNT/f"
+	cmp "$SRC/f" "$MNT/f"
+	before=$(requests READ)
+	cmp "$SRC/f" "$MNT/f"
+	[ "$(requests READ)" -gt "$before" ]
+}
+
+@test "direct writes while another handle reads buffered: reopened, the file is what SOURCE holds" {
+	command -v fio >/dev/null || vn_skip "needs fio"
+	head -c $((4 << 20)) /dev/zero >"$SRC/f"
+	vn_mount
+	cat >"$WORK/job.fio" <<JOB
+[global]
+filename=$MNT/f
+size=4m
+bs=4k
+runtime=2
+time_based
+[writer]
+rw=randwrite
+ioengine=libaio
+direct=1
+iodepth=16
+buffer_pattern=0xabcdabcd
+[reader]
+rw=randread
+ioengine=psync
+JOB
+	fio --output="$WORK/fio.out" "$WORK/job.fio"
+	cmp "$MNT/f" "$SRC/f"
+	cmp <(cat "$MNT/f") "$SRC/f"
+}
+
+@test "-o writeback: touch by a non-owner who may write sets the times, as on ext4" {
+	echo x >"$SRC/f"
+	echo x >"$REF/f"
+	chmod 666 "$SRC/f" "$REF/f"
+	touch -d @1000000000 "$SRC/f" "$REF/f"
+	vn_mount -o writeback,allow_other
+	as_nobody touch "$MNT/f"
+	as_nobody touch "$REF/f"
+	[ "$(stat -c %Y "$MNT/f")" -gt 1000000000 ]
+	[ "$(stat -c %Y "$SRC/f")" -gt 1000000000 ]
+	# Explicit times stay the owner's, on both.
+	run as_nobody touch -d @2000000000 "$MNT/f"
+	[ "$status" -ne 0 ]
+	run as_nobody touch -d @2000000000 "$REF/f"
+	[ "$status" -ne 0 ]
+	[ "$(stat -c %Y "$SRC/f")" -lt 2000000000 ]
+}
+
+@test "-o writeback: SEEK_DATA and SEEK_HOLE see data not yet written back" {
+	vn_mount -o writeback
+	run python3 - "$MNT/f" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.truncate(fd, 1 << 20)            # one big hole
+os.pwrite(fd, b"x" * 4096, 512 << 10)  # data in the middle, cached only
+d = os.lseek(fd, 0, os.SEEK_DATA)
+h = os.lseek(fd, d, os.SEEK_HOLE)
+print("data", d, "hole", h)
+# Whatever it reports, the data must be inside what it calls data.
+sys.exit(0 if d <= 512 << 10 and h >= (512 << 10) + 4096 else 1)
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

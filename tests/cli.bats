@@ -129,6 +129,33 @@ bad_input() {
 	bad_input entry_timeout -o entry_timeout=inf "$SRC" "$MNT"
 }
 
+@test "bad input: numbers out of range or not numbers, one line each" {
+	local v
+	for v in abc -1 0 1x 4294967295 ""; do
+		bad_input "max_idle_threads=$v" -o "max_idle_threads=$v" "$SRC" "$MNT"
+	done
+	for v in abc -5 4294967296 ""; do
+		bad_input "max_read=$v" -o "max_read=$v" "$SRC" "$MNT"
+	done
+	bad_input "squash_to_uid=-3" -o lowerdir="$SRC",squash_to_uid=-3 "$MNT"
+	bad_input "fsync=2" -o lowerdir="$SRC",fsync=2 "$MNT"
+}
+
+@test "bad input: empty names and a trailing -o, one line each" {
+	bad_input "fsname=" -o fsname= "$SRC" "$MNT"
+	bad_input "subtype=" -o subtype= "$SRC" "$MNT"
+	bad_input "'-o'" "$SRC" "$MNT" -o
+}
+
+@test "max_idle_threads=N within range is accepted" {
+	vn_mount -o max_idle_threads=1
+	[ "$(ls "$MNT" | wc -l)" -eq 0 ]
+	vn_unmount
+	vn_mount -o max_idle_threads=100000
+	touch "$MNT/f"
+	[ -f "$SRC/f" ]
+}
+
 @test "bad input: writeback with cache=never" {
 	bad_input writeback -o writeback,cache=never "$SRC" "$MNT"
 }

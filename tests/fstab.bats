@@ -91,6 +91,45 @@ fstab_line() {
 	vn_wait_no_daemon "$MNT"
 }
 
+@test "fstab: every atime option and lazytime, as mount(8) passes them" {
+	local o opts
+	for o in relatime strictatime nodiratime lazytime nosymfollow; do
+		mount -t fuse.veneerfs -o "$o" "$SRC" "$MNT"
+		opts=$(findmnt -no VFS-OPTIONS,FS-OPTIONS "$MNT")
+		echo "$o: $opts"
+		case $o in
+		strictatime) [[ ,$opts, != *,relatime,* ]]
+			[[ ,$opts, != *,noatime,* ]] ;;
+		*) [[ $opts == *"$o"* ]] ;;
+		esac
+		umount "$MNT"
+		vn_wait_no_daemon "$MNT"
+	done
+}
+
+@test "fstab: mount -o remount,ro and remount,rw change the running mount" {
+	fstab_line "$SRC $MNT fuse.veneerfs noatime 0 0"
+	mount "$MNT"
+	local pid
+	pid=$(vn_daemons "$MNT")
+	[ -n "$pid" ]
+	mount -o remount,ro "$MNT"
+	[ "$(findmnt -no VFS-OPTIONS "$MNT" | cut -d, -f1)" = ro ]
+	run "$VNOP" open "$MNT/new" O_CREAT,O_WRONLY 0644
+	[ "$output" = EROFS ]
+	run "$VNOP" unlink "$MNT/f"
+	[ "$output" = EROFS ]
+	[ "$(cat "$MNT/f")" = src ]
+	mount -o remount,rw "$MNT"
+	[ "$(findmnt -no VFS-OPTIONS "$MNT")" = rw,noatime ]
+	echo written >"$MNT/new"
+	[ "$(cat "$SRC/new")" = written ]
+	# no second daemon was started
+	[ "$(vn_daemons "$MNT")" = "$pid" ]
+	umount "$MNT"
+	vn_wait_no_daemon "$MNT"
+}
+
 @test "fstab: a bad option or source fails with one line and mounts nothing" {
 	run mount -t fuse.veneerfs -o bogus "$SRC" "$MNT"
 	[ "$status" -ne 0 ]

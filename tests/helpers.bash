@@ -94,6 +94,16 @@ vn_unmount() {
 		cat "$WORK/daemon.log" >&2
 		return 1
 	fi
+	vn_no_leaks "$WORK/daemon.log"
+}
+
+# vn_no_leaks LOG: the daemon that wrote LOG released every node at
+# unmount: no request or open handle still held one.
+vn_no_leaks() {
+	if grep 'still held by requests' "$1" >&2; then
+		echo "the daemon leaked nodes (log $1)" >&2
+		return 1
+	fi
 }
 
 vn_teardown() {
@@ -186,8 +196,11 @@ vn_stats() {
 		[ "$(grep -c 'stats:' "$WORK/daemon.log")" -gt "$before" ] && break
 		sleep 0.05
 	done
+	if [ "$(grep -c 'stats:' "$WORK/daemon.log")" -le "$before" ]; then
+		echo "no new stats line from the daemon" >&2
+		return 1
+	fi
 	line=$(grep 'stats:' "$WORK/daemon.log" | tail -1)
-	[ -n "$line" ] || { echo "no stats from the daemon" >&2; return 1; }
 	read -r vn_nodes vn_fds vn_rss vn_hwm < <(sed -E \
 		's/.*stats: ([0-9]+) nodes, ([0-9]+) fds.* rss ([0-9]+) KiB, peak rss ([0-9]+) KiB/\1 \2 \3 \4/' \
 		<<<"$line")

@@ -297,6 +297,7 @@ _ov_unmount_v() {
 		cat "$WORK/veneerfs.log" >&2
 		return 1
 	fi
+	vn_no_leaks "$WORK/veneerfs.log"
 }
 
 ov_unmount_both() {
@@ -428,9 +429,10 @@ ov_ino() {
 # included, as "."), sorted by path: type, mode in octal, uid:gid, link
 # count, then size and md5 for regular files, target for symlinks, rdev for
 # devices, and xattrs. Directory sizes and all times and inode numbers are
-# left out. On a mount, the xattrs shown are user.* and any *.overlay.*
-# (which must not show). --upper describes an upper layer on disk: whiteouts
-# show as "whiteout" alone (the kernel shares one inode among them, so link
+# left out. The xattrs shown are user.*, trusted.*, security.* and the
+# POSIX ACLs, and on a mount any *.overlay.* (which must not show).
+# --upper describes an upper layer on disk: whiteouts show as "whiteout"
+# alone (the kernel shares one inode among them, so link
 # counts differ), and of the overlay xattrs only those that change what the
 # merged view shows (opaque, redirect, metacopy, whiteout[s]), not the
 # kernel's bookkeeping (origin, impure, uuid). --fold-wh is --upper that
@@ -452,6 +454,8 @@ while args and args[0].startswith('--'):
         sys.exit('ov_tree: unknown option ' + a)
 top = os.fsencode(args[0] if args else '.')
 MEANINGFUL = ('opaque', 'redirect', 'metacopy', 'whiteout', 'whiteouts')
+# The xattrs described besides overlay's own: all that a copy must keep.
+KEPT = ('user.', 'trusted.', 'security.', 'system.posix_acl_')
 
 def esc(b):
     return repr(bytes(b))[2:-1].replace(' ', '\\x20')
@@ -469,12 +473,9 @@ def xattrs(p):
     out, opaque = [], False
     for n in sorted(names):
         ov = n.startswith('user.overlay.') or n.startswith('trusted.overlay.')
-        if upper:
-            if ov and n.split('.', 2)[2] not in MEANINGFUL:
-                continue
-            if not ov and not n.startswith('user.'):
-                continue
-        elif not ov and not n.startswith('user.'):
+        if upper and ov and n.split('.', 2)[2] not in MEANINGFUL:
+            continue
+        if not ov and not n.startswith(KEPT):
             continue
         try:
             v = os.getxattr(p, n, follow_symlinks=False)

@@ -135,6 +135,33 @@ make_lower_file() {
 	ov_compare_all
 }
 
+@test "copy-up: trusted.*, security.* and ACLs come up as on the kernel's" {
+	local f
+	for f in a b c d; do
+		echo "$f" >"$L1/$f"
+		setfattr -n trusted.mine -v "t-$f" "$L1/$f"
+		setfattr -n security.capability \
+			-v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= "$L1/$f"
+		setfacl -m u:65534:rw,g:4242:r "$L1/$f"
+	done
+	mkdir "$L1/dir"
+	setfattr -n trusted.mine -v dir "$L1/dir"
+	setfacl -d -m u:65534:rwx "$L1/dir"
+	ln -s a "$L1/link"
+	setfattr -h -n trusted.mine -v link "$L1/link"
+	ov_mount_both
+	ov_ok sh -c 'echo more >>a && chmod 640 b && touch c &&
+		setfattr -n user.new -v 1 d && chmod 700 dir &&
+		chown -h 5:5 link'
+	ov_diff getfattr -d -m - --absolute-names a b c d dir
+	ov_diff getfacl -p a dir
+	ov_compare_all
+	# On disk too the copies carry them all.
+	ov_is "$(getfattr --only-values -n trusted.mine "$VU/c")" t-c
+	[ -n "$(getfattr -e hex --only-values -n security.capability "$VU/c")" ]
+	[[ $(getfacl -pn "$VU/dir") == *"default:user:65534:rwx"* ]]
+}
+
 @test "copy-up: fallocate and a sparse file keep their holes" {
 	# data at [0, 1 MiB) and [8 MiB, 9 MiB) of 16 MiB
 	dd if=/dev/urandom of="$L1/sparse" bs=1M count=1 status=none
@@ -233,6 +260,27 @@ make_lower_file() {
 	ov_expect ENOENT chmod missing 0644
 	ov_compare_all
 	ov_is "$ov_out" ". dir 0755 0:0 n2"
+}
+
+@test "copy-up: a change that fails its own checks copies no parent up" {
+	mkdir -p "$L1/a/full/deeper" "$L1/a/dir" "$L1/c/full" "$L1/c/dir"
+	echo x >"$L1/a/full/x"
+	echo y >"$L1/c/full/y"
+	echo f >"$L1/a/f"
+	echo g >"$L1/c/g"
+	mkdir "$U/updir"
+	ov_mount_both
+	ov_expect ENOTEMPTY rmdir a/full
+	ov_expect ENOTDIR rmdir a/f
+	ov_expect EISDIR unlink a/dir
+	ov_expect EXDEV rename a/dir c/moved
+	ov_expect EXDEV rename a/full c/full
+	ov_expect EINVAL renameat2 a/f c/new WHITEOUT
+	ov_expect ENOTEMPTY rename updir c/full
+	ov_expect EXDEV renameat2 updir c/dir EXCHANGE
+	ov_compare_all
+	# The upper layer holds what it held before, and nothing else.
+	ov_is "$ov_out" "$(printf '. dir 0755 0:0 n3\n./updir dir 0755 0:0 n2')"
 }
 
 @test "copy-up: st_ino stays the same, and unique" {
@@ -338,13 +386,18 @@ EOF
 	ov_compare_all
 }
 
-@test "copy-up: lower layers on tmpfs, upper on ext4: st_ino kept and unique" {
+# Two lower layers, each on a tmpfs of its own, over an ext4 upper.
+lowers_on_tmpfs() {
 	ov_tmpfs "$L1"
 	ov_tmpfs "$L2"
 	make_lower_file
 	mkdir -p "$L2/dir/sub"
 	echo x >"$L2/dir/sub/g"
 	echo y >"$L1/h"
+}
+
+@test "copy-up: lower layers on tmpfs, upper on ext4: st_ino kept and unique" {
+	lowers_on_tmpfs
 	# the kernel keeps st_ino over two filesystems only with xino
 	ov_mount_both --ko xino=on
 	local m before after
@@ -358,6 +411,53 @@ EOF
 	ov_diff sh -c 'find . -printf "%D:%i\n" | sort | uniq -d'
 	ov_is "$ov_out" ""
 	ov_compare_all
+}
+
+@test "copy-up: inode numbers over filesystems are the kernel's xino numbers" {
+	lowers_on_tmpfs
+	echo u >"$U/up"
+	ov_mount_both --ko xino=auto
+	ov_ok sh -c 'echo x >>f && touch new'
+	# The same number on both sides for every object from below (the
+	# upper layers are copies, with inode numbers of their own), also
+	# readdir's.
+	ov_diff sh -c 'stat -c "%n %i" f dir dir/sub dir/sub/g h'
+	ov_diff sh -c 'ls -i dir dir/sub; ls -i . | grep -v -e " up$" -e " new$"'
+	ov_compare_all
+}
+
+@test "copy-up: a lower layer whose numbers use the tag bits gets numbers of the mount's own" {
+	ov_veneerfs_only "veneerfs over veneerfs"
+	local a=$WORK/a au=$WORK/au aw=$WORK/aw b=$WORK/b bu=$WORK/bu \
+		bw=$WORK/bw out
+	mkdir "$a" "$au" "$aw" "$b" "$bu" "$bw"
+	# A: an overlay of a tmpfs under ext4, so its numbers carry a tag
+	# in the top bit, as the kernel's xino makes them.
+	ov_tmpfs "$L1"
+	mkdir "$L1/d"
+	echo one >"$L1/d/one"
+	echo two >"$L1/two"
+	echo three >"$au/three"
+	"$VENEERFS" -o "lowerdir=$L1,upperdir=$au,workdir=$aw" "$a"
+	python3 -c 'import os, sys; sys.exit(os.stat(sys.argv[1]).st_ino >> 63 != 1)' \
+		"$a/two"
+	# B: A under an ext4 upper; A's numbers do not fit below B's tags.
+	echo four >"$bu/four"
+	"$VENEERFS" -f -o "lowerdir=$a,upperdir=$bu,workdir=$bw" "$b" \
+		2>"$WORK/b.log" &
+	local bpid=$!
+	vn_wait_mount "$b"
+	out=$(cd "$b" && find . -printf '%i\n' | sort | uniq -d)
+	ov_is "$out" ""
+	# Stable while mounted, and readdir's d_ino agrees with stat.
+	ov_is "$(cd "$b" && stat -c '%n %i' d d/one two three four)" \
+		"$(cd "$b" && stat -c '%n %i' d d/one two three four)"
+	ov_is "$(cd "$b" && ov_dirents dino .)" ""
+	ov_is "$(cd "$b" && ov_dirents dino d)" ""
+	fusermount3 -u "$b"
+	wait "$bpid"
+	fusermount3 -u "$a"
+	[ "$(grep -c 'is too big for 2 tag bits' "$WORK/b.log")" -eq 1 ]
 }
 
 # Wait until process $1 is blocked in openat(2) (the FUSE request it waits

@@ -12,7 +12,7 @@ GRP=4242
 # One filesystem call, printing OK or the errno name (EACCES, ...).
 # Usage: python3 -c "$PYOP" OP ARGS...
 PYOP='
-import errno, os, sys
+import ctypes, errno, os, subprocess, sys
 op, a = sys.argv[1], sys.argv[2:]
 try:
     if op == "read":
@@ -46,6 +46,27 @@ try:
         os.chmod(a[0], int(a[1], 8), follow_symlinks=False)
     elif op == "chown":
         os.chown(a[0], int(a[1]), int(a[2]), follow_symlinks=False)
+    elif op == "exec":
+        r = subprocess.run([a[0]], stderr=subprocess.DEVNULL)
+        if r.returncode:
+            print("exit %d" % r.returncode)
+            sys.exit(0)
+    elif op == "append":
+        fd = os.open(a[0], os.O_WRONLY | os.O_APPEND); os.write(fd, b"x")
+        os.close(fd)
+    elif op == "shrink":
+        os.truncate(a[0], 1)
+    elif op in ("fallocate", "punch", "zero"):
+        mode = {"fallocate": 0, "punch": 3, "zero": 0x10}[op]
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int,
+                                   ctypes.c_int64, ctypes.c_int64]
+        fd = os.open(a[0], os.O_WRONLY)
+        length = 1 << 17 if op == "fallocate" else 4096
+        if libc.fallocate(fd, mode, 0, length) < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+        os.close(fd)
     else:
         sys.exit("unknown op " + op)
     print("OK")
@@ -306,8 +327,18 @@ denied_matrix() {
 	[ "$(cat "$SRC/private/open")" = private ]
 }
 
-@test "without allow_other, nobody cannot use the mount at all" {
+@test "mounted by root with no option, every user reaches the mount" {
 	vn_mount
+	[[ ,$(findmnt -no FS-OPTIONS "$MNT"), == *,allow_other,* ]]
+	denied_matrix
+	expect OK nobody read @rootfile
+	expect OK nobody create @open/file
+	expect_owner '65534:65534 regular empty file 644' open/file
+}
+
+@test "noallow_other: only the mounting user may use the mount" {
+	vn_mount -o noallow_other
+	[[ ,$(findmnt -no FS-OPTIONS "$MNT"), != *,allow_other,* ]]
 	expect OK root read @rootfile
 	run as_nobody stat "$MNT"
 	[ "$status" -ne 0 ]
@@ -318,4 +349,101 @@ denied_matrix() {
 	[ ! -e "$SRC/open/x" ]
 	# The same steps are allowed on the plain directory.
 	[ "$(run_op nobody read "$REF/rootfile")" = OK ]
+}
+
+@test "an execute-only program runs for another user, as on ext4" {
+	local base
+	for base in "$SRC" "$REF"; do
+		cp /bin/true "$base/prog"
+		chmod 0711 "$base/prog"
+		printf '#!/bin/sh\nexit 0\n' >"$base/script"
+		chmod 0711 "$base/script"
+		cp /bin/true "$base/private/prog"
+		chmod 0755 "$base/private/prog"
+		cp /bin/true "$base/ownonly"
+		chmod 0700 "$base/ownonly"
+	done
+	mount_other
+	expect OK nobody exec @prog
+	expect EACCES nobody read @prog
+	# A script is read by its interpreter, as the caller: refused.
+	expect "exit 2" nobody exec @script
+	expect EACCES nobody exec @ownonly
+	expect EACCES nobody exec @private/prog
+	expect OK root exec @ownonly
+}
+
+@test "an execute-only program runs for another user without default_permissions" {
+	local base
+	for base in "$SRC" "$REF"; do
+		cp /bin/true "$base/prog"
+		chmod 0711 "$base/prog"
+		cp /bin/true "$base/ownonly"
+		chmod 0701 "$base/ownonly"
+		chgrp $GRP "$base/ownonly"
+		chmod 0710 "$base/ownonly"
+	done
+	mount_other -o nodefault_permissions
+	expect OK nobody exec @prog
+	expect EACCES nobody read @prog
+	# Its only execute bit is the group's: SOURCE says no.
+	expect EACCES nobody exec @ownonly
+	expect OK nobody+$GRP exec @ownonly
+}
+
+# The capability of ping, as setcap writes it (revision 2, effective):
+# cap_net_raw=ep.
+CAP=0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=
+
+@test "a write, truncate or fallocate by another user drops security.capability, as on ext4" {
+	local op base
+	mount_other
+	for op in write append truncate shrink fallocate punch zero; do
+		for base in "$SRC" "$REF"; do
+			head -c 8192 /dev/zero >"$base/$op"
+			chmod 0777 "$base/$op"
+			setfattr -n security.capability -v $CAP "$base/$op"
+		done
+		expect OK nobody "$op" "@$op"
+		run getfattr --absolute-names -n security.capability "$SRC/$op"
+		[ "$status" -eq 1 ]
+		[[ $output == *"No such attribute"* ]]
+		run getfattr --absolute-names -n security.capability "$REF/$op"
+		[ "$status" -eq 1 ]
+	done
+	# Removing it directly stays root's business.
+	for base in "$SRC" "$REF"; do
+		touch "$base/kept"
+		chmod 0777 "$base/kept"
+		setfattr -n security.capability -v $CAP "$base/kept"
+	done
+	run as_nobody setfattr -x security.capability "$MNT/kept"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Operation not permitted"* ]]
+	[ "$(getfattr --only-values -n security.capability "$SRC/kept" | base64)" = \
+		"$(getfattr --only-values -n security.capability "$REF/kept" | base64)" ]
+}
+
+@test "set-user-ID and set-group-ID bits after another user's write, truncate or fallocate: as on ext4" {
+	local op mode who base f s r
+	mount_other
+	for mode in 6777 4777 2777 2767 2766 0777; do
+		for op in write append truncate shrink fallocate punch zero; do
+			for who in nobody nobody+$GRP; do
+				f=$mode.$op.${who#*+}
+				for base in "$SRC" "$REF"; do
+					head -c 8192 /dev/zero >"$base/$f"
+					chgrp $GRP "$base/$f"
+					chmod $mode "$base/$f"
+				done
+				expect OK "$who" "$op" "@$f"
+				# The mount shows what SOURCE now has.
+				s=$(stat -c %a "$MNT/$f")
+				r=$(stat -c %a "$REF/$f")
+				echo "$f: mount $s, ext4 $r"
+				[ "$s" = "$r" ]
+				[ "$(stat -c %a "$SRC/$f")" = "$r" ]
+			done
+		done
+	done
 }

@@ -135,11 +135,11 @@ static void test_raw_opts(void)
 	vn_opts_free(&o);
 
 	filter(a3, 4, &o, NULL, -1);
-	CHECK(o.bad != NULL);
+	CHECK(o.bad[0] != '\0');
 	vn_opts_free(&o);
 
 	filter(a4, 4, &o, NULL, -1);
-	CHECK(o.bad != NULL);
+	CHECK(o.bad[0] != '\0');
 	vn_opts_free(&o);
 
 	/* Other options keep their escapes; "--" ends option parsing. */
