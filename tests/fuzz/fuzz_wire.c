@@ -13,7 +13,9 @@
  * nodeid it was opened on and with a request of the right kind (a file's to
  * READ, a directory's to READDIR); fixed argument structs are whole; a
  * blocking lock request (SETLKW) is sent as SETLK, since one thread cannot
- * serve the request that would release the lock. Everything else is free.
+ * serve the request that would release the lock. Everything else is free,
+ * but for the sizes of FALLOCATE, kept small so that the tmpfs the tree
+ * lives on allocates little.
  *
  * Built with libFuzzer by `make fuzz`; built as a plain program over
  * fuzz_replay.c, it replays the corpus in `make check`.
@@ -34,9 +36,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -48,7 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_RECORDS 64
-#define MAX_NODES 128
+#define MAX_NODES 4096
 #define MAX_HANDLES 32
 #define PAD 512		/* zeros after each request: strings end */
 
@@ -168,7 +173,11 @@ static struct {
 	int ninterrupts;
 } cur;
 
+/* Every nodeid handed out in this input, with the lookups it was given
+ * (less those the input's FORGETs took back): what the kernel would
+ * forget at unmount. */
 static uint64_t nodes[MAX_NODES];
+static uint64_t lookups[MAX_NODES];
 static int nnodes;
 
 struct handle {
@@ -185,10 +194,39 @@ static void fail(const char *what)
 	abort();
 }
 
+static int node_index(uint64_t nodeid)
+{
+	int i;
+
+	for (i = 0; i < nnodes; i++)
+		if (nodes[i] == nodeid)
+			return i;
+	return -1;
+}
+
 static void note_node(uint64_t nodeid)
 {
-	if (nodeid && nnodes < MAX_NODES)
-		nodes[nnodes++] = nodeid;
+	int i = node_index(nodeid);
+
+	if (!nodeid)
+		return;
+	if (i < 0) {
+		if (nnodes == MAX_NODES)
+			fail("more nodes than the harness can track");
+		i = nnodes++;
+		nodes[i] = nodeid;
+		lookups[i] = 0;
+	}
+	lookups[i]++;
+}
+
+/* A FORGET the input sends: the daemon takes back at most what it gave. */
+static void note_forget(uint64_t nodeid, uint64_t n)
+{
+	int i = node_index(nodeid);
+
+	if (i >= 0)
+		lookups[i] -= n < lookups[i] ? n : lookups[i];
 }
 
 static void note_handle(uint64_t fh, uint64_t nodeid, bool dir)
@@ -445,13 +483,29 @@ static void rm_path(const char *path)
 	rmdir(path);
 }
 
-/* Build the command line a user would type, for the mode sel picks:
- * 0 passthrough, 1 passthrough with writeback and cache=always,
- * 2 overlay with two lowers, 3 read-only overlay; with bit 2, the
- * passthrough runs without default_permissions and the overlay uses
- * .wh. files; bits 3, 4 and 5 add id maps, xattr_permissions=2 and
- * volatile to the overlay. */
-static int build_argv(uint8_t sel, char **argv)
+/* The mounts an input can pick with its first byte: 0 passthrough, 1
+ * passthrough with writeback and cache=always, 2 overlay with two lowers,
+ * 3 read-only overlay; with bit 2, the passthrough runs without
+ * default_permissions and the overlay uses .wh. files; bits 3, 4 and 5 add
+ * id maps, xattr_permissions=2 and volatile to the overlay. Each is set up
+ * once, as world number world_index(sel). */
+#define NWORLDS 21
+
+static int world_index(uint8_t sel)
+{
+	switch (sel & 3) {
+	case 0: case 1:
+		return (sel & 3) * 2 + ((sel >> 2) & 1);
+	case 2:
+		return 4 + ((sel >> 2) & 15);
+	default:
+		return 20;
+	}
+}
+
+/* Build the command line a user would type for mount sel, whose layers
+ * are made below the directory top. */
+static int build_argv(uint8_t sel, const char *top, char **argv)
 {
 	static char a1[PATH_MAX], a2[PATH_MAX], a3[3 * PATH_MAX];
 	int argc = 0;
@@ -461,7 +515,7 @@ static int build_argv(uint8_t sel, char **argv)
 	snprintf(a2, sizeof(a2), "%s/mnt", sandbox);
 	switch (sel & 3) {
 	case 0: case 1:
-		snprintf(a1, sizeof(a1), "%s/back/src", sandbox);
+		snprintf(a1, sizeof(a1), "%s/src", top);
 		fill(a1, SOURCE);
 		snprintf(a3, sizeof(a3), "%s%s",
 			 sel & 1 ? "writeback,cache=always" : "cache=auto",
@@ -469,27 +523,27 @@ static int build_argv(uint8_t sel, char **argv)
 		argv[argc++] = a1;
 		break;
 	default:
-		snprintf(a1, sizeof(a1), "%s/back/l1", sandbox);
+		snprintf(a1, sizeof(a1), "%s/l1", top);
 		fill(a1, LOWER);
-		snprintf(a1, sizeof(a1), "%s/back/l2", sandbox);
+		snprintf(a1, sizeof(a1), "%s/l2", top);
 		fill(a1, LOWER);
 		if ((sel & 3) == 2) {
-			snprintf(a1, sizeof(a1), "%s/back/u", sandbox);
+			snprintf(a1, sizeof(a1), "%s/u", top);
 			fill(a1, UPPER);
-			snprintf(a1, sizeof(a1), "%s/back/w", sandbox);
+			snprintf(a1, sizeof(a1), "%s/w", top);
 			mkdir(a1, 0755);
 			snprintf(a3, sizeof(a3),
-				 "lowerdir=%s/back/l1:%s/back/l2,"
-				 "upperdir=%s/back/u,workdir=%s/back/w%s%s%s%s",
-				 sandbox, sandbox, sandbox, sandbox,
+				 "lowerdir=%s/l1:%s/l2,upperdir=%s/u,"
+				 "workdir=%s/w%s%s%s%s",
+				 top, top, top, top,
 				 sel & 4 ? ",whiteout=files" : "",
 				 sel & 8 ? ",uidmapping=0:0:1000:1000:2000:100,"
 					   "gidmapping=0:0:1000:1000:2000:100" : "",
 				 sel & 16 ? ",xattr_permissions=2" : "",
 				 sel & 32 ? ",volatile" : "");
 		} else {
-			snprintf(a3, sizeof(a3), "lowerdir=%s/back/l1:%s/back/l2",
-				 sandbox, sandbox);
+			snprintf(a3, sizeof(a3), "lowerdir=%s/l1:%s/l2", top,
+				 top);
 		}
 		break;
 	}
@@ -500,28 +554,57 @@ static int build_argv(uint8_t sel, char **argv)
 	return argc;
 }
 
-/* The process's open fds, but for the mountinfo file each serving thread
- * keeps open for good (node.c) once it first needs it. */
-static int count_fds(void)
-{
-	DIR *dp = opendir("/proc/self/fd");
-	char path[320], target[64];
-	struct dirent *de;
-	ssize_t len;
-	int n = 0;
+/* The open fds, as a set. */
+#define MAX_FDS 4096
+struct fd_set_ {
+	unsigned char open[MAX_FDS / 8];
+	int n;
+};
 
-	if (!dp)
-		fail("cannot list /proc/self/fd");
-	while ((de = readdir(dp))) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+/* fcntl(F_GETFD) on each number is much cheaper than listing
+ * /proc/self/fd; an fd an input leaks takes the lowest number free, so
+ * looking a little past the highest one open finds it. */
+static void list_fds(struct fd_set_ *f)
+{
+	static int high = 64;
+	int fd, top = high + 64;
+
+	memset(f, 0, sizeof(*f));
+	for (fd = 0; fd < top && fd < MAX_FDS; fd++) {
+		if (fcntl(fd, F_GETFD) < 0)
+			continue;
+		f->open[fd / 8] |= (unsigned char)(1 << (fd % 8));
+		f->n++;
+		if (fd > high)
+			high = fd;
+	}
+	if (top >= MAX_FDS)
+		fail("more fds than the harness tracks");
+}
+
+/* Fail if after holds an fd that before did not, other than a pipe:
+ * libfuse makes one pipe per thread and session the first time it
+ * splices, and keeps it. */
+static void check_fds(const struct fd_set_ *before,
+		      const struct fd_set_ *after)
+{
+	char path[32], target[64];
+	ssize_t len;
+	int fd;
+
+	for (fd = 0; fd < MAX_FDS; fd++) {
+		if (!(after->open[fd / 8] & (1 << (fd % 8))) ||
+		    (before->open[fd / 8] & (1 << (fd % 8))))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		len = readlink(path, target, sizeof(target) - 1);
 		target[len > 0 ? len : 0] = '\0';
-		if (len > 0 && strstr(target, "/mountinfo"))
+		if (strncmp(target, "pipe:", 5) == 0)
 			continue;
-		n++;
+		fprintf(stderr, "fd %d (%s) was opened and left open\n", fd,
+			target);
+		fail("a file descriptor leaked");
 	}
-	closedir(dp);
-	return n;
 }
 
 /* Pick a nodeid: mostly one the daemon handed out. */
@@ -660,11 +743,16 @@ static size_t one_record(struct fuse_session *se, const uint8_t *p,
 		struct fuse_forget_one *f = (void *)(b + 1);
 
 		b->count = (uint32_t)(datalen / sizeof(*f));
-		for (i = 0; i < (int)b->count; i++)
+		for (i = 0; i < (int)b->count; i++) {
 			f[i].nodeid = pick_node(datap[i * sizeof(*f)], argp,
 						arglen);
+			note_forget(f[i].nodeid, f[i].nlookup);
+		}
 		q = (char *)(f + b->count);
 	}
+	if (d->opcode == FUSE_FORGET)
+		note_forget(ih->nodeid,
+			    ((struct fuse_forget_in *)arg)->nlookup);
 	if (d->opcode == FUSE_SETLKW)
 		ih->opcode = FUSE_SETLK;
 	if (d->opcode == FUSE_WRITE)
@@ -673,26 +761,37 @@ static size_t one_record(struct fuse_session *se, const uint8_t *p,
 		((struct fuse_setxattr_in *)arg)->size = (uint32_t)datalen;
 	if (d->opcode == FUSE_IOCTL)
 		((struct fuse_ioctl_in *)arg)->in_size = (uint32_t)datalen;
+	if (d->opcode == FUSE_FALLOCATE) {
+		/* The sandbox is a tmpfs, which allocates pages for real:
+		 * a GiB would cost more than a thousand inputs. */
+		struct fuse_fallocate_in *fa = (void *)arg;
+
+		fa->offset %= 64 << 20;
+		fa->length %= 1 << 20;
+	}
 	if (!place_handle(d, p[2], req))
 		return used;
 	send_req(se, req, (size_t)(q - req));
 	return used;
 }
 
-/* Release what is still open, as the kernel does before unmounting, then
- * say DESTROY. */
+/* Release what is still open and forget every node handed out, as the
+ * kernel does before unmounting. */
 static void unmount(struct fuse_session *se)
 {
 	char req[sizeof(struct fuse_in_header) +
-		 sizeof(struct fuse_release_in) + PAD];
+		 sizeof(struct fuse_batch_forget_in) +
+		 MAX_NODES * sizeof(struct fuse_forget_one) + PAD];
 	struct fuse_in_header *ih = (void *)req;
 	struct fuse_release_in *r = (void *)(ih + 1);
+	struct fuse_batch_forget_in *b = (void *)(ih + 1);
+	struct fuse_forget_one *f = (void *)(b + 1);
 	int i;
 
 	while (nhandles) {
 		struct handle h = handles[--nhandles];
 
-		memset(req, 0, sizeof(req));
+		memset(req, 0, sizeof(struct fuse_in_header) + sizeof(*r) + PAD);
 		ih->opcode = h.dir ? FUSE_RELEASEDIR : FUSE_RELEASE;
 		ih->nodeid = h.nodeid;
 		r->fh = h.fh;
@@ -703,70 +802,271 @@ static void unmount(struct fuse_session *se)
 	for (i = 0; i < cur.ninterrupts; i++) {
 		if (!cur.interrupts[i])
 			continue;
-		memset(req, 0, sizeof(req));
+		memset(req, 0, sizeof(struct fuse_in_header) + PAD);
 		ih->opcode = FUSE_STATFS;
 		ih->nodeid = FUSE_ROOT_ID;
 		send_req(se, req, sizeof(*ih));
 	}
 	memset(req, 0, sizeof(req));
-	ih->opcode = FUSE_DESTROY;
-	send_req(se, req, sizeof(*ih));
+	ih->opcode = FUSE_BATCH_FORGET;
+	for (i = 0; i < nnodes; i++) {
+		if (!lookups[i])
+			continue;
+		f[b->count].nodeid = nodes[i];
+		f[b->count].nlookup = lookups[i];
+		b->count++;
+	}
+	send_req(se, req, (size_t)((char *)(f + b->count) - req));
 }
 
-struct outside_state {
-	struct stat canary;
-	char listing[512];
+/* The directories below a world's top that the daemon holds open for the
+ * mount's life, and whose contents an input may change: emptied and
+ * filled again in place when it did, never made anew. */
+static const struct {
+	const char *name;
+	enum layer_kind kind;
+	bool fill;		/* filled by fill(), else left empty */
+} roots[] = {
+	{ "/src", SOURCE, true },
+	{ "/l1", LOWER, true },
+	{ "/l2", LOWER, true },
+	{ "/u", UPPER, true },
+	{ "/w/work", UPPER, false },
+};
+#define NROOTS (sizeof(roots) / sizeof(roots[0]))
+#define MAX_WATCHES 256
+
+/* What an input changed is learnt from inotify: every directory of a
+ * world's tree is watched, and a change to it or to anything in it (an
+ * entry made, removed or renamed; data, attributes or xattrs changed)
+ * queues an event, so an input that changed nothing costs one read. */
+static int inotify_fd = -1;
+
+struct world {
+	bool ready;
+	uint8_t sel;
+	char top[PATH_MAX];	/* back/wN: the layers, or SOURCE */
+	struct fuse_args args;
+	struct vn_opts o;
+	struct vn_fs fs;
+	struct fuse_session *se;
+	struct stat root_st[NROOTS]; /* each root as made, st_ino 0: none */
+	struct { int wd; int root; } watch[MAX_WATCHES];
+	int nwatch;
 };
 
-/* The sandbox apart from back/: what no request may touch. */
-static void outside_state(struct outside_state *s)
+static struct world worlds[NWORLDS];
+
+#define WATCHED (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | \
+		 IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
+
+/* Watch path and every directory below it, as part of root r. */
+static void watch_tree(struct world *w, const char *path, int r)
 {
+	char sub[PATH_MAX];
+	struct dirent *de;
+	DIR *dp;
+	int wd = inotify_add_watch(inotify_fd, path, WATCHED | IN_ONLYDIR |
+							  IN_DONT_FOLLOW);
+
+	if (wd < 0)
+		return; /* not a directory */
+	if (w->nwatch == MAX_WATCHES)
+		fail("more directories than the harness can watch");
+	w->watch[w->nwatch].wd = wd;
+	w->watch[w->nwatch++].root = r;
+	if (!(dp = opendir(path)))
+		return;
+	while ((de = readdir(dp))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") ||
+		    !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		watch_tree(w, sub, r);
+	}
+	closedir(dp);
+}
+
+/* The sandbox around the worlds' trees, which no request may touch: its
+ * top, outside/ (the canary), mnt/ and back/. */
+static int outside_wd[4];
+
+static void watch_outside(void)
+{
+	static const char *const dirs[] = { "", "/outside", "/mnt", "/back" };
 	char path[PATH_MAX];
-	const char *dirs[] = { "", "/outside", "/mnt", "/back" };
-	size_t i;
+	int i;
 
-	snprintf(path, sizeof(path), "%s/outside/canary", sandbox);
-	memset(s, 0, sizeof(*s));
-	if (lstat(path, &s->canary) < 0)
-		fail("the canary outside the tree is gone");
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		DIR *dp;
-		struct dirent *de;
-
+	for (i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s%s", sandbox, dirs[i]);
-		dp = opendir(path);
-		if (!dp)
-			fail("a sandbox directory is gone");
-		while ((de = readdir(dp)))
-			if (strlen(s->listing) + strlen(de->d_name) + 2 <
-			    sizeof(s->listing)) {
-				strcat(s->listing, de->d_name);
-				strcat(s->listing, "/");
-			}
-		closedir(dp);
+		outside_wd[i] = inotify_add_watch(inotify_fd, path, WATCHED);
+		if (outside_wd[i] < 0)
+			fail("cannot watch the sandbox");
 	}
 }
 
-static void check_outside(const struct outside_state *before)
+/* Read what changed since the last call: the roots of w the input
+ * changed something in (a bit each), and whether anything outside the
+ * trees changed (*outside; may be NULL when the harness made the change
+ * itself). */
+static unsigned int tree_changed(struct world *w, bool *outside)
 {
-	struct outside_state after;
+	char buf[16384] __attribute__((aligned(8)));
+	unsigned int changed = 0;
+	ssize_t len;
+	char *p;
+	int i;
 
-	outside_state(&after);
-	if (before->canary.st_ctim.tv_sec != after.canary.st_ctim.tv_sec ||
-	    before->canary.st_ctim.tv_nsec != after.canary.st_ctim.tv_nsec ||
-	    before->canary.st_mtim.tv_nsec != after.canary.st_mtim.tv_nsec ||
-	    before->canary.st_size != after.canary.st_size)
-		fail("the canary outside the tree was changed");
-	if (strcmp(before->listing, after.listing) != 0) {
-		fprintf(stderr, "before: %s\nafter:  %s\n", before->listing,
-			after.listing);
-		fail("something was made or removed outside the tree");
+	while ((len = read(inotify_fd, buf, sizeof(buf))) > 0) {
+		for (p = buf; p < buf + len;
+		     p += sizeof(struct inotify_event) +
+			  ((struct inotify_event *)p)->len) {
+			const struct inotify_event *ev = (const void *)p;
+
+			if (ev->mask & IN_Q_OVERFLOW)
+				fail("the harness lost track of changes "
+				     "(inotify queue overflow)");
+			for (i = 0; i < 4; i++)
+				if (outside && ev->wd == outside_wd[i]) {
+					fprintf(stderr, "changed outside: %s\n",
+						ev->len ? ev->name : ".");
+					*outside = true;
+				}
+			for (i = 0; i < w->nwatch; i++)
+				if (w->watch[i].wd == ev->wd)
+					changed |= 1u << w->watch[i].root;
+		}
 	}
+	return changed;
+}
+
+/* Empty root r the daemon holds, give it its first mode, owner and no
+ * xattrs, fill it again as it was made, and watch it again. */
+static void reset_root(struct world *w, int r)
+{
+	const struct stat *st = &w->root_st[r];
+	char path[PATH_MAX], list[4096], *n;
+	ssize_t len;
+	int fd, i, j;
+
+	snprintf(path, sizeof(path), "%s%s", w->top, roots[r].name);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		fail("a layer root is gone");
+	for (i = j = 0; i < w->nwatch; i++)
+		if (w->watch[i].root != r)
+			w->watch[j++] = w->watch[i];
+		else
+			inotify_rm_watch(inotify_fd, w->watch[i].wd);
+	w->nwatch = j;
+	rm_tree(dup(fd));
+	if (fchown(fd, st->st_uid, st->st_gid) < 0 ||
+	    fchmod(fd, st->st_mode & 07777) < 0)
+		fail("cannot put a layer root back");
+	len = flistxattr(fd, list, sizeof(list));
+	for (n = list; len > 0 && n < list + len; n += strlen(n) + 1)
+		fremovexattr(fd, n);
+	close(fd);
+	if (roots[r].fill)
+		fill(path, roots[r].kind);
+	watch_tree(w, path, r);
+}
+
+/* Put back what the input changed (changed: tree_changed's bits). The
+ * harness's own changes queue events too: they are read and dropped. */
+static void tree_reset(struct world *w, unsigned int changed)
+{
+	int r;
+
+	if (!changed)
+		return;
+	for (r = 0; r < (int)NROOTS; r++)
+		if ((changed & (1u << r)) && w->root_st[r].st_ino)
+			reset_root(w, r);
+	tree_changed(w, NULL);
+}
+
+/* Record the roots of the world just made and watch them. */
+static void tree_watch(struct world *w)
+{
+	char path[PATH_MAX];
+	int r;
+
+	for (r = 0; r < (int)NROOTS; r++) {
+		snprintf(path, sizeof(path), "%s%s", w->top, roots[r].name);
+		if (lstat(path, &w->root_st[r]) < 0) {
+			w->root_st[r].st_ino = 0;
+			continue;
+		}
+		watch_tree(w, path, r);
+	}
+	tree_changed(w, NULL);
+}
+
+static void world_setup(struct world *w, uint8_t sel)
+{
+	char *argv[8];
+	int argc;
+
+	w->sel = sel;
+	snprintf(w->top, sizeof(w->top), "%s/back/w%d", sandbox,
+		 world_index(sel));
+	mkdir(w->top, 0755);
+	argc = build_argv(sel, w->top, argv);
+	w->args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
+	for (int i = 0; i < argc; i++)
+		if (fuse_opt_add_arg(&w->args, argv[i]) < 0)
+			fail("out of memory");
+	if (vn_opts_parse(&w->args, &w->o) < 0 || vn_opts_validate(&w->o) < 0)
+		fail(w->o.bad[0] ? w->o.bad
+				 : "the harness's command line is refused");
+	vn_creds_setup(w->o.overlay, &w->o);
+	if (vn_fs_init(&w->fs, &w->o) != 0)
+		fail("vn_fs_init failed");
+	w->se = fuse_session_new(&w->args, &vn_ops, sizeof(vn_ops), &w->fs);
+	if (!w->se)
+		fail("fuse_session_new failed");
+	w->fs.se = w->se;
+	/* The session closes this fd when it is destroyed. */
+	if (fuse_session_custom_io(w->se, &wire_io,
+				   fcntl(devnull, F_DUPFD_CLOEXEC, 0)) != 0)
+		fail("fuse_session_custom_io failed");
+	if (vn_fs_start(&w->fs) != 0)
+		fail("vn_fs_start failed");
+	send_init(w->se);
+	/* The thread opens its mountinfo file for good the first time it
+	 * reads data (node.c): now, not in an input whose fds are counted. */
+	argc = vn_reopen_data(&w->fs, w->fs.layers[0].fd,
+			      O_RDONLY | O_DIRECTORY);
+	if (argc >= 0)
+		close(argc);
+	tree_watch(w);	/* also drops the events of setting it up */
+	w->ready = true;
+}
+
+static void world_destroy(struct world *w)
+{
+	char req[sizeof(struct fuse_in_header) + PAD] = { 0 };
+	struct fuse_in_header *ih = (void *)req;
+
+	if (!w->ready)
+		return;
+	ih->opcode = FUSE_DESTROY;
+	send_req(w->se, req, sizeof(*ih));
+	fuse_session_destroy(w->se);
+	vn_fs_destroy(&w->fs);
+	vn_opts_free(&w->o);
+	fuse_opt_free_args(&w->args);
+	w->ready = false;
 }
 
 /* Remove the sandbox when the fuzzer or the replay ends. */
 static void fuzz_wire_cleanup(void)
 {
+	int i;
+
+	for (i = 0; i < NWORLDS; i++)
+		world_destroy(&worlds[i]);
 	rm_path(sandbox);
 }
 
@@ -776,10 +1076,18 @@ static void quiet_log(enum fuse_log_level level, const char *fmt, va_list ap)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = getenv("FUZZ_WIRE_TMPDIR");
 	char path[PATH_MAX];
+	struct statfs sfs;
 	int fd;
 
+	/* A tmpfs makes and removes files at memory speed (ext4 allocating
+	 * inodes again after many deletes is slow): /dev/shm is one. */
+	if (!tmp && statfs("/dev/shm", &sfs) == 0 &&
+	    sfs.f_type == TMPFS_MAGIC)
+		tmp = "/dev/shm";
+	if (!tmp)
+		tmp = getenv("TMPDIR");
 	snprintf(sandbox, sizeof(sandbox), "%s/vnfuzz.XXXXXX",
 		 tmp && strlen(tmp) < 40 ? tmp : "/tmp");
 	if (!mkdtemp(sandbox))
@@ -801,6 +1109,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	names[NNAMES - 2] = name255;
 	names[NNAMES - 1] = name256;
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (inotify_fd < 0)
+		fail("cannot make an inotify instance");
+	watch_outside();
 	atexit(fuzz_wire_cleanup);
 	/* libfuse's complaints about malformed requests are expected. */
 	verbose = getenv("FUZZ_WIRE_VERBOSE") != NULL;
@@ -815,67 +1127,61 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct outside_state before;
-	char *argv[8], back[PATH_MAX];
-	struct fuse_args args;
-	struct fuse_session *se;
-	struct vn_opts o;
-	struct vn_fs fs;
-	size_t off, used;
-	int fds, records;
+	static struct fd_set_ fds_before, fds_after;
+	static bool fds_known;
+	unsigned int changed;
+	bool outside = false;
+	struct world *w;
+	size_t off, used, left;
+	int records;
+	bool fresh;
 
 	if (size < 1)
 		return 0;
-	snprintf(back, sizeof(back), "%s/back", sandbox);
-	rm_path(back);
-	mkdir(back, 0755);
-	fds = count_fds();
-	args = (struct fuse_args)FUSE_ARGS_INIT(build_argv(data[0], argv),
-						argv);
-	outside_state(&before);
-	if (vn_opts_parse(&args, &o) < 0 || vn_opts_validate(&o) < 0)
-		fail(o.bad[0] ? o.bad : "the harness's command line is refused");
-	vn_creds_setup(o.overlay, &o);
-	if (vn_fs_init(&fs, &o) != 0)
-		fail("vn_fs_init failed");
-	se = fuse_session_new(&args, &vn_ops, sizeof(vn_ops), &fs);
-	if (!se)
-		fail("fuse_session_new failed");
-	fs.se = se;
-	/* The session closes this fd when it is destroyed. */
-	if (fuse_session_custom_io(se, &wire_io,
-				   fcntl(devnull, F_DUPFD_CLOEXEC, 0)) != 0)
-		fail("fuse_session_custom_io failed");
-	if (vn_fs_start(&fs) != 0)
-		fail("vn_fs_start failed");
+	w = &worlds[world_index(data[0])];
+	fresh = !w->ready;
+	if (fresh)
+		world_setup(w, data[0]);
+	/* The credentials module keeps the mount's id maps and mode. */
+	vn_creds_setup(w->o.overlay, &w->o);
+	/* The fds open before this input: those after the last one, or
+	 * listed anew after a mount was set up. */
+	if (fresh || !fds_known)
+		list_fds(&fds_after);
+	fds_before = fds_after;
+	fds_known = true;
 
 	nnodes = nhandles = cur.ninterrupts = 0;
-	send_init(se);
 	for (off = 1, records = 0; records < MAX_RECORDS; records++) {
-		used = one_record(se, data + off, size - off);
+		used = one_record(w->se, data + off, size - off);
 		if (!used)
 			break;
 		off += used;
 	}
-	unmount(se);
+	unmount(w->se);
 	if (self_test_escape) {
-		/* fuzz.bats: show that check_outside() can fail. */
+		/* fuzz.bats: show that the check below can fail. */
 		char canary[PATH_MAX];
 
 		snprintf(canary, sizeof(canary), "%s/outside/canary", sandbox);
 		chmod(canary, 0600);
 	}
-	fuse_session_destroy(se);
-	vn_fs_destroy(&fs);
-	vn_opts_free(&o);
-	fuse_opt_free_args(&args);
-
+	/* The kernel has forgotten every node: only the root is left. */
+	left = vn_table_count(&w->fs.table);
+	if (left != 1) {
+		fprintf(stderr, "%zu nodes left\n", left);
+		fail("nodes left in the table once every lookup was forgotten");
+	}
 	if (setfsuid((uid_t)-1) != 0 || setfsgid((gid_t)-1) != 0)
 		fail("the thread was left with the caller's fsuid or fsgid");
-	if (count_fds() != fds) {
-		fprintf(stderr, "%d fds before, %d after\n", fds, count_fds());
-		fail("a file descriptor leaked");
-	}
-	check_outside(&before);
+	list_fds(&fds_after);
+	if (fds_after.n != fds_before.n)
+		check_fds(&fds_before, &fds_after);
+	/* Nothing outside the tree changed: no entry made or removed, and
+	 * the canary's data and attributes as they were. */
+	changed = tree_changed(w, &outside);
+	if (outside)
+		fail("something outside the tree was changed");
+	tree_reset(w, changed);
 	return 0;
 }
