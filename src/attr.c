@@ -22,89 +22,6 @@ static int do_getattr(int fd, struct stat *st)
 	return 0;
 }
 
-uid_t vn_uid_to_disk(struct vn_fs *fs, uid_t uid)
-{
-	return vn_idmap_out(fs->opts->uidmap, fs->opts->nuidmap, uid);
-}
-
-gid_t vn_gid_to_disk(struct vn_fs *fs, gid_t gid)
-{
-	return vn_idmap_out(fs->opts->gidmap, fs->opts->ngidmap, gid);
-}
-
-/* xattr_permissions=: owner and mode kept in an xattr, as
- * "UID:GID:MODE[:TYPE]" (MODE in octal), where a rootless daemon cannot
- * store them on the file itself. */
-static const char *override_name(struct vn_fs *fs)
-{
-	switch (fs->opts->xattr_permissions) {
-	case 1:
-		return "security.fuseoverlayfs.override_stat";
-	case 2:
-		return "user.containers.override_stat";
-	default:
-		return NULL;
-	}
-}
-
-bool vn_override_xattr(struct vn_fs *fs, const char *name)
-{
-	const char *o = override_name(fs);
-
-	return o && strcmp(name, o) == 0;
-}
-
-/* Read the override of the object open as fd: 0, or -errno. */
-static int override_get(struct vn_fs *fs, int fd, unsigned int *uid,
-			unsigned int *gid, unsigned int *mode)
-{
-	char path[32], val[64];
-	ssize_t len;
-
-	vn_proc_path(fd, path, sizeof(path));
-	len = getxattr(path, override_name(fs), val, sizeof(val) - 1);
-	if (len < 0)
-		return -errno;
-	val[len] = '\0';
-	if (sscanf(val, "%u:%u:%o", uid, gid, mode) != 3)
-		return -EINVAL;
-	return 0;
-}
-
-void vn_present(struct vn_fs *fs, struct vn_node *n, int fd, struct stat *st)
-{
-	const struct vn_opts *o = fs->opts;
-	unsigned int uid, gid, mode;
-	int layers[2];
-
-	st->st_ino = __atomic_load_n(&n->rino, __ATOMIC_RELAXED);
-	if (o->blksize)
-		st->st_blksize = o->blksize;
-	if (!fs->overlay)
-		return;
-	if (override_name(fs) &&
-	    (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) &&
-	    override_get(fs, fd, &uid, &gid, &mode) == 0) {
-		st->st_uid = uid;
-		st->st_gid = gid;
-		st->st_mode = (st->st_mode & S_IFMT) | (mode & 07777);
-	}
-	/* The kernel's overlayfs reports one link for a merged directory:
-	 * counting its entries would mean reading every layer. */
-	if (S_ISDIR(st->st_mode) &&
-	    (o->static_nlink ||
-	     vn_table_layers(&fs->table, n, layers, 2) > 1))
-		st->st_nlink = 1;
-	st->st_uid = vn_idmap_in(o->uidmap, o->nuidmap, st->st_uid);
-	st->st_gid = vn_idmap_in(o->gidmap, o->ngidmap, st->st_gid);
-	if (o->squash_to_root)
-		st->st_uid = st->st_gid = 0;
-	if (o->squash_uid >= 0)
-		st->st_uid = (uid_t)o->squash_uid;
-	if (o->squash_gid >= 0)
-		st->st_gid = (gid_t)o->squash_gid;
-}
-
 void vn_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vn_fs *fs = vn_fs(req);
@@ -225,7 +142,7 @@ static int override_set(struct vn_setattr *s)
 
 	if (do_getattr(s->fd, &st) < 0)
 		return -errno;
-	if (override_get(s->fs, s->fd, &uid, &gid, &mode) < 0) {
+	if (vn_override_get(s->fs, s->fd, &uid, &gid, &mode) < 0) {
 		uid = st.st_uid;
 		gid = st.st_gid;
 		mode = st.st_mode & 07777;
@@ -238,7 +155,7 @@ static int override_set(struct vn_setattr *s)
 		mode = s->attr->st_mode & 07777;
 	snprintf(val, sizeof(val), "%u:%u:%o", uid, gid, mode);
 	vn_proc_path(s->fd, path, sizeof(path));
-	return setxattr(path, override_name(s->fs), val, strlen(val), 0) < 0
+	return setxattr(path, vn_override_name(s->fs), val, strlen(val), 0) < 0
 		       ? -errno
 		       : 0;
 }
@@ -248,7 +165,7 @@ static int do_setattr(struct vn_setattr *s, struct stat *out)
 	const int ids = FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID;
 	int err = 0;
 
-	if (override_name(s->fs) && (s->valid & (FUSE_SET_ATTR_MODE | ids)) &&
+	if (vn_override_name(s->fs) && (s->valid & (FUSE_SET_ATTR_MODE | ids)) &&
 	    (S_ISREG(s->type) || S_ISDIR(s->type))) {
 		err = override_set(s);
 		s->valid &= ~(FUSE_SET_ATTR_MODE | ids);

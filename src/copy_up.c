@@ -32,90 +32,35 @@
 #include "log.h"
 #include "veneer.h"
 #include "whiteout.h"
+#include "xattr_name.h"
 
-#define VN_ORIGIN_NAME "vn.ino"
 #define VN_COPY_CHUNK (1 << 20)
 
-static void origin_attr(struct vn_fs *fs, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s" VN_ORIGIN_NAME, fs->xprefix);
-}
-
-int vn_origin_at(struct vn_fs *fs, int fd, const char *name, uint64_t *ino)
-{
-	char path[PATH_MAX], attr[64], val[24];
-	ssize_t len;
-	char *end;
-
-	origin_attr(fs, attr, sizeof(attr));
-	if (name) {
-		/* The entry itself, a symlink included: not followed. */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", fd, name);
-		len = lgetxattr(path, attr, val, sizeof(val) - 1);
-	} else {
-		vn_proc_path(fd, path, sizeof(path));
-		len = getxattr(path, attr, val, sizeof(val) - 1);
-	}
-	if (len <= 0)
-		return -ENODATA;
-	val[len] = '\0';
-	*ino = strtoull(val, &end, 10);
-	return *end ? -EINVAL : 0;
-}
-
-/* Record the inode number the object had below, so that it keeps it. */
-static void origin_set(struct vn_fs *fs, const char *path, uint64_t ino)
-{
-	char attr[64], val[24];
-
-	origin_attr(fs, attr, sizeof(attr));
-	snprintf(val, sizeof(val), "%" PRIu64, ino);
-	if (setxattr(path, attr, val, strlen(val), 0) < 0)
-		vn_debug("cannot record origin of %s: %s", path,
-			 strerror(errno));
-}
-
-bool vn_private_xattr(struct vn_fs *fs, const char *name)
-{
-	return strncmp(name, fs->xprefix, strlen(fs->xprefix)) == 0;
-}
-
-/* Shown on the mount? Overlay's own and the owner override are not. */
-bool vn_hidden_xattr(struct vn_fs *fs, const char *name)
-{
-	return vn_private_xattr(fs, name) || vn_override_xattr(fs, name);
-}
-
 /* Names the copy must have or the copy-up fails, whatever the upper
- * filesystem says: what the file may do and who may use it. Others (the
- * labels of a security module, say) are left out where the upper layer
- * refuses them, as the kernel's overlayfs leaves out what is unsupported;
- * that is said once in the log. */
-static bool must_copy(const char *name)
-{
-	return strcmp(name, "system.posix_acl_access") == 0 ||
-	       strcmp(name, "system.posix_acl_default") == 0 ||
-	       strcmp(name, "security.capability") == 0;
-}
+ * filesystem says (vn_xname_must_copy). Others (the labels of a security
+ * module, say) are left out where the upper layer refuses them, as the
+ * kernel's overlayfs leaves out what is unsupported; that is said once in
+ * the log. */
 
 /* libattr's error callback, and what the copy learnt from it. */
 struct xattr_copy {
 	struct error_context ec;	/* first: the callback gets it */
 	struct vn_fs *fs;
-	bool must;			/* this pass copies must_copy() names */
+	bool must;			/* this pass copies the names that
+					 * must be copied */
 	int err;			/* first failure, as -errno */
 };
 
 static int filter_must(const char *name, struct error_context *ec)
 {
-	return must_copy(name);
+	return vn_xname_must_copy(name);
 }
 
 static int filter_rest(const char *name, struct error_context *ec)
 {
 	struct xattr_copy *c = (struct xattr_copy *)ec;
 
-	return !must_copy(name) && !vn_private_xattr(c->fs, name);
+	return !vn_xname_must_copy(name) && !vn_private_xattr(c->fs, name);
 }
 
 static void xattr_error(struct error_context *ec, const char *fmt, ...)
@@ -323,7 +268,7 @@ static int copy_attrs(struct vn_fs *fs, struct vn_node *n, int sdir,
 	/* A name of a lower hard link keeps no number: the other names
 	 * still show it (as on the kernel's overlayfs without index). */
 	if (!n->alias)
-		origin_set(fs, path, n->rino);
+		vn_origin_set(fs, path, n->rino);
 	if (utimensat(dfd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;

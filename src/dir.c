@@ -168,118 +168,6 @@ void vn_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	make_entry(req, parent, name, &m);
 }
 
-/* A name about to be removed (or replaced by a rename). When it holds the
- * last link, the inode number may come back for a new object, which must
- * not be taken for the old one. File handles tell them apart by generation;
- * without them the node is unhashed once the name is gone. For that count
- * to be true, every change of link counts through the mount (unlink,
- * rmdir, rename: source and target, link) holds striped per-inode locks on
- * the inodes it touches, taken in address order and checked again once
- * held; a name that changed meanwhile is looked at again. */
-struct vn_guard {
-	pthread_mutex_t *locks[2];	/* held, or NULL */
-	struct stat st[2];		/* [0] the source, [1] the target */
-	bool found[2];
-	bool last;			/* the target loses its last link */
-};
-
-/* Only a passthrough mount without file handles needs the guard. */
-static bool guard_links(struct vn_fs *fs)
-{
-	return !fs->use_handles && !fs->overlay;
-}
-
-static pthread_mutex_t *link_lock(struct vn_fs *fs, ino_t ino)
-{
-	return &fs->link_locks[ino % VN_LINK_LOCKS];
-}
-
-static void guard_stat(int dirfd, const char *name, struct stat *st,
-		       bool *found)
-{
-	*found = name && fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-static void guard_lock(struct vn_fs *fs, struct vn_guard *g)
-{
-	pthread_mutex_t *a, *b;
-
-	a = g->found[0] ? link_lock(fs, g->st[0].st_ino) : NULL;
-	b = g->found[1] ? link_lock(fs, g->st[1].st_ino) : NULL;
-	if (a == b)
-		b = NULL;
-	if (a && b && b < a) {
-		pthread_mutex_t *t = a;
-
-		a = b;
-		b = t;
-	}
-	g->locks[0] = a;
-	g->locks[1] = b;
-	if (a)
-		pthread_mutex_lock(a);
-	if (b)
-		pthread_mutex_lock(b);
-}
-
-static void guard_unlock(struct vn_guard *g)
-{
-	if (g->locks[1])
-		pthread_mutex_unlock(g->locks[1]);
-	if (g->locks[0])
-		pthread_mutex_unlock(g->locks[0]);
-	g->locks[0] = g->locks[1] = NULL;
-}
-
-/* Lock the inodes that name (may be NULL) in dirfd and newname in newdirfd
- * hold; replaced says whether the change removes newname's link. */
-static void guard_begin(struct vn_fs *fs, int dirfd, const char *name,
-			int newdirfd, const char *newname, bool replaced,
-			struct vn_guard *g)
-{
-	struct stat again[2];
-	bool found[2];
-	int tries, i;
-
-	memset(g, 0, sizeof(*g));
-	if (!guard_links(fs))
-		return;
-	guard_stat(dirfd, name, &g->st[0], &g->found[0]);
-	guard_stat(newdirfd, newname, &g->st[1], &g->found[1]);
-	for (tries = 0; tries < 16; tries++) {
-		guard_lock(fs, g);
-		guard_stat(dirfd, name, &again[0], &found[0]);
-		guard_stat(newdirfd, newname, &again[1], &found[1]);
-		for (i = 0; i < 2; i++)
-			if (found[i] != g->found[i] ||
-			    (found[i] && again[i].st_ino != g->st[i].st_ino))
-				break;
-		if (i == 2) {
-			/* Nothing else changes these inodes now. Two hard
-			 * links of one inode: rename(2) does nothing. */
-			g->last = replaced && found[1] &&
-				  !(found[0] &&
-				    again[0].st_ino == again[1].st_ino) &&
-				  (S_ISDIR(again[1].st_mode) ||
-				   again[1].st_nlink == 1);
-			g->st[1] = again[1];
-			return;
-		}
-		guard_unlock(g);
-		for (i = 0; i < 2; i++) {
-			g->st[i] = again[i];
-			g->found[i] = found[i];
-		}
-	}
-}
-
-static void guard_end(struct vn_fs *fs, struct vn_guard *g, int err)
-{
-	if (!err && g->last)
-		vn_table_gone(&fs->table, g->st[1].st_dev, g->st[1].st_ino);
-	guard_unlock(g);
-}
-
 static int do_link(struct vn_fs *fs, int fd, int dirfd, const char *name,
 		   bool as_caller)
 {
@@ -334,8 +222,8 @@ void vn_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	}
 	if (err)
 		goto out;
-	if (guard_links(fs))
-		pthread_mutex_lock(link_lock(fs, n->ino));
+	if (vn_guard_links(fs))
+		pthread_mutex_lock(vn_link_lock(fs, n->ino));
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		struct link_arg a = { .fs = fs, .fd = fd,
@@ -344,8 +232,8 @@ void vn_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		err = vn_upper_create(fs, dirfd, newname, 0, link_cb, &a);
 		vn_creds_leave(&c);
 	}
-	if (guard_links(fs))
-		pthread_mutex_unlock(link_lock(fs, n->ino));
+	if (vn_guard_links(fs))
+		pthread_mutex_unlock(vn_link_lock(fs, n->ino));
 	if (!err)
 		err = vn_lookup_entry(fs, NULL, dir, dirfd, newname, &e);
 out:
@@ -402,14 +290,14 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		vn_node_put(fs, dir);
 		goto out;
 	}
-	guard_begin(fs, -1, NULL, dirfd, name, true, &g);
+	vn_guard_begin(fs, -1, NULL, dirfd, name, true, &g);
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
 		if (unlinkat(dirfd, name, flags) < 0)
 			err = -errno;
 		vn_creds_leave(&c);
 	}
-	guard_end(fs, &g, err);
+	vn_guard_end(fs, &g, err);
 	vn_node_put(fs, dir);
 out:
 	fuse_reply_err(req, -err);
@@ -481,7 +369,7 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	/* A target that is replaced loses a link; the source moves. */
-	guard_begin(fs, dirfd, name, newdirfd, newname,
+	vn_guard_begin(fs, dirfd, name, newdirfd, newname,
 		    !(flags & RENAME_EXCHANGE), &g);
 	err = vn_creds_enter(fs->switch_creds, req, &c);
 	if (!err) {
@@ -489,7 +377,7 @@ void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			err = -errno;
 		vn_creds_leave(&c);
 	}
-	guard_end(fs, &g, err);
+	vn_guard_end(fs, &g, err);
 	if (!err) {
 		note_moved(fs, newdir, newdirfd, newname);
 		if (flags & RENAME_EXCHANGE)

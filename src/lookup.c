@@ -24,26 +24,6 @@ int vn_check_name(const char *name)
 	return 0;
 }
 
-/* The file handle of the object open as fd, or NULL where the filesystem
- * has none (the node then reopens by name). */
-struct file_handle *vn_get_handle(struct vn_fs *fs, int fd, int *mount_id)
-{
-	struct file_handle *fh;
-
-	if (!fs->use_handles)
-		return NULL;
-	fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
-	if (!fh)
-		return NULL;
-	fh->handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(fd, "", fh, mount_id, AT_EMPTY_PATH) < 0) {
-		free(fh);
-		return NULL;
-	}
-	/* Keep only the bytes used: most handles are 8 to 20 bytes. */
-	return realloc(fh, sizeof(*fh) + fh->handle_bytes) ?: fh;
-}
-
 static void fill_timeouts(struct vn_fs *fs, struct fuse_entry_param *e)
 {
 	e->attr_timeout = fs->attr_timeout;
@@ -222,17 +202,6 @@ int vn_lookup_entry(struct vn_fs *fs, fuse_req_t req, struct vn_node *dir,
 	return vn_entry_from_fd(fs, dir, name, fd, e);
 }
 
-uint64_t vn_birth(int fd)
-{
-	struct statx stx;
-
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BTIME,
-		  &stx) < 0 || !(stx.stx_mask & STATX_BTIME))
-		return 0;
-	return (uint64_t)stx.stx_btime.tv_sec * 1000000000u +
-	       stx.stx_btime.tv_nsec;
-}
-
 /* Without file handles, a node found by (dev, ino) may stand for a deleted
  * object whose inode number the object just found reuses (deleted behind
  * the daemon's back). Its cached fd then shows no links, while the object
@@ -256,19 +225,6 @@ static struct vn_node *drop_if_stale(struct vn_fs *fs, struct vn_node *dir,
 	vn_table_put(&fs->table, n, &g);
 	vn_garbage_release(&g);
 	return vn_table_enter(&fs->table, dir, name, key);
-}
-
-/* The inode number to present for a new node whose top object is open as
- * fd on layer: a copied-up object keeps the one it had below. */
-static uint64_t present_ino(struct vn_fs *fs, int layer, int fd,
-			    const struct stat *st)
-{
-	uint64_t ino;
-
-	if (fs->overlay && vn_layer_is_upper(fs, layer) &&
-	    vn_origin_at(fs, fd, NULL, &ino) == 0)
-		return ino;
-	return vn_layer_ino(fs, layer, st->st_ino);
 }
 
 /* A key part for one name of an object: never 0. */
@@ -304,7 +260,7 @@ int vn_entry_from_found(struct vn_fs *fs, struct vn_node *dir,
 	key.handle = vn_get_handle(fs, fd, &key.mount_id);
 	if (!key.handle)
 		key.birth = vn_birth(fd);
-	key.rino = present_ino(fs, f->layer, fd, &f->st);
+	key.rino = vn_present_ino(fs, f->layer, fd, &f->st);
 	key.lower = f->lower;
 	key.nlower = f->nlower;
 	f->lower = NULL;

@@ -15,6 +15,13 @@
 #define VN_MAX_MOUNTS 64
 #define VN_LINK_LOCKS 64
 
+/* Lock order, outermost first: a link stripe (links.c) -> the copy lock
+ * (copy_up.c, held only to mark a node as being copied, never across the
+ * copy) -> a directory handle's lock (readdir.c) -> mount_lock or
+ * xino_lock -> the node table's lock, a leaf: nothing is taken while it is
+ * held, nor is any held across a blocking system call but the link stripe
+ * and the directory handle's. */
+
 /* One layer of the mount: a real directory tree. Layer 0 is the top. In
  * passthrough mode SOURCE is the only layer; in overlay mode the upper
  * directory (if any) is layer 0 and the lower ones follow. */
@@ -133,6 +140,17 @@ uint64_t vn_parent_ino(struct vn_fs *fs, struct vn_node *n);
  * success *np must be released with vn_node_put(). */
 int vn_node_get_fd(struct vn_fs *fs, fuse_ino_t ino, struct vn_node **np,
 		   int *fdp);
+/* Whether what the kernel cached of n (pages, directory listing) can be
+ * kept: the object open as fd is unchanged since n was last opened. If it
+ * has changed, the kernel is told to drop its attributes too. */
+bool vn_node_keep_cache(struct vn_fs *fs, struct vn_node *n, int fd);
+/* Register the mount that the directory open as dirfd (O_PATH is fine)
+ * lives on, for reopening by handle. Lock-free when the mount is known. */
+void vn_mount_note(struct vn_fs *fs, int mount_id, int dirfd);
+
+/* sys.c */
+/* Format /proc/self/fd/FD into buf (at least 32 bytes). */
+void vn_proc_path(int fd, char *buf, size_t size);
 /* openat(2) returning the fd or -errno; when the process is out of fds,
  * idle cached fds are closed and the call is tried once more. */
 int vn_openat(struct vn_fs *fs, int dirfd, const char *name, int flags,
@@ -145,15 +163,6 @@ int vn_reopen(struct vn_fs *fs, int fd, int flags);
  * opener may use it, so that the real object's atime stays as the mount
  * promises. */
 int vn_reopen_data(struct vn_fs *fs, int fd, int flags);
-/* Whether what the kernel cached of n (pages, directory listing) can be
- * kept: the object open as fd is unchanged since n was last opened. If it
- * has changed, the kernel is told to drop its attributes too. */
-bool vn_node_keep_cache(struct vn_fs *fs, struct vn_node *n, int fd);
-/* Format /proc/self/fd/FD into buf (at least 32 bytes). */
-void vn_proc_path(int fd, char *buf, size_t size);
-/* Register the mount that the directory open as dirfd (O_PATH is fine)
- * lives on, for reopening by handle. Lock-free when the mount is known. */
-void vn_mount_note(struct vn_fs *fs, int mount_id, int dirfd);
 
 /* layer.c */
 /* Open the layers named by the options and probe what they support.
@@ -178,10 +187,6 @@ struct vn_found {
 };
 
 /* lookup.c */
-/* Birth time in ns of the object open as fd, 0 if the filesystem has
- * none: where there are no file handles, it tells a reused inode number
- * apart from the deleted object. */
-uint64_t vn_birth(int fd);
 /* Check a name from the kernel: 0, -EINVAL or -ENAMETOOLONG. */
 int vn_check_name(const char *name);
 /* Look up name in dir (open as dirfd), fill e and count one kernel lookup
@@ -208,8 +213,6 @@ void vn_found_free(struct vn_found *f);
 int vn_entry_from_found(struct vn_fs *fs, struct vn_node *dir,
 			const char *name, struct vn_found *f,
 			struct fuse_entry_param *e);
-/* The object's file handle, or NULL where there is none to use. */
-struct file_handle *vn_get_handle(struct vn_fs *fs, int fd, int *mount_id);
 /* Reply with an entry whose lookup was counted; if the reply cannot be
  * delivered the count is taken back. */
 void vn_reply_entry(fuse_req_t req, const struct fuse_entry_param *e);
@@ -218,6 +221,40 @@ void vn_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void vn_op_forget_multi(fuse_req_t req, size_t count,
 			struct fuse_forget_data *forgets);
 
+/* inode.c */
+/* The object's file handle, or NULL where there is none to use (no
+ * handles on this mount, or the filesystem has none). */
+struct file_handle *vn_get_handle(struct vn_fs *fs, int fd, int *mount_id);
+/* Birth time in ns of the object open as fd, 0 if the filesystem has
+ * none: where there are no file handles, it tells a reused inode number
+ * apart from the deleted object. */
+uint64_t vn_birth(int fd);
+/* The inode number recorded on a copied-up object: the one open as fd, or
+ * with name, the entry name in the directory open as fd. Returns 0 or
+ * -errno (-ENODATA: none recorded). */
+int vn_origin_at(struct vn_fs *fs, int fd, const char *name, uint64_t *ino);
+/* Record on the copy at path (a /proc/self/fd path) the inode number ino
+ * its original showed, so that it keeps it. */
+void vn_origin_set(struct vn_fs *fs, const char *path, uint64_t ino);
+/* The inode number to present for a new node whose top object (stat st)
+ * is open as fd on layer: a copied-up object keeps the one it had below. */
+uint64_t vn_present_ino(struct vn_fs *fs, int layer, int fd,
+			const struct stat *st);
+/* Map an id given on the mount to the id stored on disk. */
+uid_t vn_uid_to_disk(struct vn_fs *fs, uid_t uid);
+gid_t vn_gid_to_disk(struct vn_fs *fs, gid_t gid);
+/* The xattr that xattr_permissions= keeps owner and mode in, or NULL. */
+const char *vn_override_name(struct vn_fs *fs);
+/* Is name that xattr? */
+bool vn_override_xattr(struct vn_fs *fs, const char *name);
+/* Read the override of the object open as fd. Returns 0 or -errno. */
+int vn_override_get(struct vn_fs *fs, int fd, unsigned int *uid,
+		    unsigned int *gid, unsigned int *mode);
+/* Turn the real attributes of n's object (open as fd) into those the
+ * mount shows: inode number, st_blksize, directory link count, owner and
+ * mode (the xattr_permissions override, squash, id maps). */
+void vn_present(struct vn_fs *fs, struct vn_node *n, int fd, struct stat *st);
+
 /* copy_up.c */
 /* Make sure n's real object is on the upper layer, copying it and its
  * parents up if needed (without its data when data is false: it is about
@@ -225,14 +262,6 @@ void vn_op_forget_multi(fuse_req_t req, size_t count,
  * Returns 0, -EROFS without an upper layer, or -errno. */
 int vn_copy_up(struct vn_fs *fs, struct vn_node *n, bool data);
 bool vn_node_is_upper(struct vn_fs *fs, struct vn_node *n);
-/* The inode number recorded on a copied-up object: the one open as fd, or
- * with name, the entry name in the directory open as fd. Returns 0 or
- * -errno (-ENODATA: none recorded). */
-int vn_origin_at(struct vn_fs *fs, int fd, const char *name, uint64_t *ino);
-/* Is name one of overlay's own xattrs, never shown or copied? */
-bool vn_private_xattr(struct vn_fs *fs, const char *name);
-/* Is name hidden on the mount (private, or the xattr_permissions one)? */
-bool vn_hidden_xattr(struct vn_fs *fs, const char *name);
 /* A fresh name for a temporary in the work directory. */
 void vn_temp_name(struct vn_fs *fs, char *buf, size_t size);
 
@@ -272,15 +301,6 @@ int vn_merged_empty(struct vn_fs *fs, struct vn_node *n);
 bool vn_node_merged(struct vn_fs *fs, struct vn_node *n);
 
 /* attr.c */
-/* Turn the real attributes of n's object (open as fd) into those the
- * mount shows: inode number, directory link count, owner and mode (the
- * xattr_permissions override, squash, id maps). */
-void vn_present(struct vn_fs *fs, struct vn_node *n, int fd, struct stat *st);
-/* Is name the xattr that xattr_permissions= keeps owner and mode in? */
-bool vn_override_xattr(struct vn_fs *fs, const char *name);
-/* Map an id given on the mount to the id stored on disk. */
-uid_t vn_uid_to_disk(struct vn_fs *fs, uid_t uid);
-gid_t vn_gid_to_disk(struct vn_fs *fs, gid_t gid);
 void vn_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		   int valid, struct fuse_file_info *fi);
@@ -304,6 +324,35 @@ void vn_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void vn_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  fuse_ino_t newparent, const char *newname,
 		  unsigned int flags);
+
+/* links.c */
+/* A name about to be removed (or replaced by a rename). When it holds the
+ * last link, the inode number may come back for a new object, which must
+ * not be taken for the old one. File handles tell them apart by generation;
+ * without them the node is unhashed once the name is gone. For that count
+ * to be true, every change of link counts through the mount (unlink,
+ * rmdir, rename: source and target, link) holds striped per-inode locks on
+ * the inodes it touches, taken in address order and checked again once
+ * held; a name that changed meanwhile is looked at again. */
+struct vn_guard {
+	pthread_mutex_t *locks[2];	/* held, or NULL */
+	struct stat st[2];		/* [0] the source, [1] the target */
+	bool found[2];
+	bool last;			/* the target loses its last link */
+};
+/* Does this mount need the guard? Only passthrough without file
+ * handles. */
+bool vn_guard_links(struct vn_fs *fs);
+/* The stripe lock of inode number ino. */
+pthread_mutex_t *vn_link_lock(struct vn_fs *fs, ino_t ino);
+/* Lock the inodes that name (may be NULL) in dirfd and newname in newdirfd
+ * hold; replaced says whether the change removes newname's link. */
+void vn_guard_begin(struct vn_fs *fs, int dirfd, const char *name,
+		    int newdirfd, const char *newname, bool replaced,
+		    struct vn_guard *g);
+/* The change is done (err: its result): unhash a node that lost its last
+ * link, and unlock. */
+void vn_guard_end(struct vn_fs *fs, struct vn_guard *g, int err);
 
 /* readdir.c */
 /* A merged directory listing: every visible name once. */
@@ -358,6 +407,10 @@ void vn_op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		 int op);
 
 /* xattr.c */
+/* Is name one of overlay's own xattrs, never shown or copied? */
+bool vn_private_xattr(struct vn_fs *fs, const char *name);
+/* Is name hidden on the mount (private, or the xattr_permissions one)? */
+bool vn_hidden_xattr(struct vn_fs *fs, const char *name);
 void vn_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		    size_t size);
 void vn_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

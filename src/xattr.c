@@ -11,6 +11,18 @@
 
 #include "creds.h"
 #include "veneer.h"
+#include "xattr_name.h"
+
+bool vn_private_xattr(struct vn_fs *fs, const char *name)
+{
+	return vn_xname_private(fs->xprefix, name);
+}
+
+/* Shown on the mount? Overlay's own and the owner override are not. */
+bool vn_hidden_xattr(struct vn_fs *fs, const char *name)
+{
+	return vn_private_xattr(fs, name) || vn_override_xattr(fs, name);
+}
 
 /* The xattr call to make, and its result. */
 struct vn_xattr_req {
