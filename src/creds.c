@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,6 +51,19 @@ void vn_creds_setup(bool keep, const struct vn_opts *o)
 	have_caps = syscall(SYS_capget, &hdr, own_caps) == 0;
 	keep_caps = keep && have_caps;
 	maps = o;
+}
+
+bool vn_creds_able(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	const uint32_t want = (1u << CAP_SETUID) | (1u << CAP_SETGID);
+
+	if (syscall(SYS_capget, &hdr, d) < 0)
+		return false;
+	return (d[0].effective & want) == want;
 }
 
 /* glibc's setgroups() changes every thread; the raw call changes one. */

@@ -34,6 +34,10 @@ struct vn_umask {
  * overlayfs, which acts with the mounter's credentials. */
 void vn_creds_setup(bool keep_caps, const struct vn_opts *o);
 
+/* Can this process take a caller's ids (CAP_SETUID and CAP_SETGID in its
+ * effective set)? */
+bool vn_creds_able(void);
+
 /* Act as the caller of req if enabled. Resolve node fds before calling
  * this: reopening by file handle needs the daemon's capabilities.
  * Returns 0 or -errno (then nothing was changed). */

@@ -83,7 +83,13 @@ out:
  * lazytime, nosymfollow...), applied to the fresh mount. */
 static int finish_mount_flags(const struct vn_opts *o)
 {
-	int err = vn_mnt_remount(o->mountpoint, &o->mflags, false);
+	int err;
+
+	/* Mounted by mount.fuse3 before we started, with the flags it
+	 * knows; and no path to remount. */
+	if (vn_opts_fuse_fd(o->mountpoint) >= 0)
+		return 0;
+	err = vn_mnt_remount(o->mountpoint, &o->mflags, false);
 
 	if (err)
 		vn_err("cannot set the mount flags of '%s': %s",

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "log.h"
 #include "mnt.h"
 #include "veneer.h"
@@ -241,7 +242,10 @@ int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts)
 	if (err)
 		return err;
 	fs->use_handles = layers_have_handles(fs);
-	fs->switch_creds = geteuid() == 0 || fs->overlay;
+	/* Acting as the caller needs the capability to change ids: without
+	 * it (mount.fuse3's drop_privileges runs the daemon as root with no
+	 * capabilities) every request runs as the daemon. */
+	fs->switch_creds = (geteuid() == 0 || fs->overlay) && vn_creds_able();
 	fs->lookup_as_caller = fs->switch_creds && !opts->default_permissions;
 	fs->entry_timeout = vn_opts_entry_timeout(opts);
 	fs->attr_timeout = vn_opts_attr_timeout(opts);

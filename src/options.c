@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #define FUSE_USE_VERSION 312
 #include <fuse_opt.h>
@@ -412,6 +413,25 @@ int vn_opts_check_dir(struct vn_opts *o, const char *what, char **path)
 	return 0;
 }
 
+int vn_opts_fuse_fd(const char *mountpoint)
+{
+	struct stat st;
+	char *end;
+	long fd;
+
+	if (strncmp(mountpoint, "/dev/fd/", 8) != 0)
+		return -1;
+	errno = 0;
+	fd = strtol(mountpoint + 8, &end, 10);
+	if (end == mountpoint + 8 || *end || errno || fd < 0 || fd > INT_MAX)
+		return -1;
+	/* /dev/fuse is character device 10, 229. */
+	if (fstat((int)fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(10, 229))
+		return -1;
+	return (int)fd;
+}
+
 /* -o remount: SOURCE is ignored (mount(8) passes it along) and
  * MOUNTPOINT must be a veneerfs mount. */
 static int validate_remount(struct vn_opts *o)
@@ -481,8 +501,11 @@ int vn_opts_validate(struct vn_opts *o)
 	if (vn_overlay_validate(o) < 0)
 		return -1;
 	/* In overlay mode SOURCE only names the mount. */
-	if ((!o->overlay && vn_opts_check_dir(o, "source", &o->source) < 0) ||
-	    vn_opts_check_dir(o, "mountpoint", &o->mountpoint) < 0)
+	if (!o->overlay && vn_opts_check_dir(o, "source", &o->source) < 0)
+		return -1;
+	if (vn_opts_fuse_fd(o->mountpoint) >= 0)
+		return 0; /* mounted already, by whoever opened the fd */
+	if (vn_opts_check_dir(o, "mountpoint", &o->mountpoint) < 0)
 		return -1;
 	if (vn_mnt_info(o->mountpoint, &flags, NULL, 0) == 0) {
 		vn_opts_bad(o, "mountpoint '%s' is already a mount point",

@@ -95,6 +95,11 @@ void vn_opts_help(const char *progname);
 void vn_opts_bad(struct vn_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* If mountpoint is /dev/fd/N with N an open /dev/fuse descriptor (the
+ * filesystem is mounted already: mount.fuse3's drop_privileges), N;
+ * else -1. */
+int vn_opts_fuse_fd(const char *mountpoint);
+
 /* Check that *path is a directory and replace it with its resolved path.
  * Returns 0, or -1 with o->bad set; what names it in the message. */
 int vn_opts_check_dir(struct vn_opts *o, const char *what, char **path);

@@ -130,6 +130,21 @@ fstab_line() {
 	vn_wait_no_daemon "$MNT"
 }
 
+@test "fstab: drop_privileges: mount.fuse3 mounts, veneerfs serves with no capabilities" {
+	mount -t fuse.veneerfs -o drop_privileges "$SRC" "$MNT"
+	local pid
+	pid=$(pgrep -f "^(\S*/)?veneerfs .*/dev/fd/" | head -1)
+	[ -n "$pid" ]
+	[ "$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")" = 0000000000000000 ]
+	[ "$(cat "$MNT/f")" = src ]
+	echo written >"$MNT/new"
+	[ "$(cat "$SRC/new")" = written ]
+	[ "$(findmnt -no FSTYPE "$MNT")" = fuse.veneerfs ]
+	umount "$MNT"
+	run mountpoint -q "$MNT"
+	[ "$status" -ne 0 ]
+}
+
 @test "fstab: a bad option or source fails with one line and mounts nothing" {
 	run mount -t fuse.veneerfs -o bogus "$SRC" "$MNT"
 	[ "$status" -ne 0 ]
