@@ -315,6 +315,29 @@ print(os.pread(ro, 100, 0), os.fstat(ro).st_size, os.fstat(ro).st_ino == before)
 	ov_is "$ov_out" "b'new\\n' 4 True"
 }
 
+@test "copy-up: a read-only descriptor opened before the copy-up seeks and locks the copy" {
+	head -c 1048576 /dev/urandom >"$L1/f"
+	ov_mount_both
+	ov_diff python3 -c '
+import errno, fcntl, os
+a = os.open("f", os.O_RDONLY)          # on the lower file
+fcntl.flock(a, fcntl.LOCK_SH)
+b = os.open("f", os.O_WRONLY | os.O_TRUNC)   # copies up, without data
+os.pwrite(b, b"x" * 4096, 512 << 10)   # data after a hole
+print("data at", os.lseek(a, 0, os.SEEK_DATA))
+print("hole at", os.lseek(a, 512 << 10, os.SEEK_HOLE))
+try:
+    fcntl.flock(b, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("exclusive lock taken beside a shared one")
+except OSError as e:
+    print("exclusive lock:", errno.errorcode[e.errno])
+fcntl.flock(a, fcntl.LOCK_UN)
+fcntl.flock(b, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("then taken")'
+	ov_is "$ov_out" "$(printf '%s\n' 'data at 524288' 'hole at 528384' \
+		'exclusive lock: EAGAIN' 'then taken')"
+}
+
 @test "copy-up: mmap writes reach the upper copy" {
 	echo 0123456789 >"$L1/f"
 	ov_mount_both

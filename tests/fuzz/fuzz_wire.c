@@ -22,7 +22,10 @@
  *
  * Input format: byte 0 picks the mount (see setup_mount), then records:
  *   op node fh cred name1 name2 arglen arg[arglen] datalen data[datalen]
- * each one byte except arg and data. */
+ * each one byte except arg and data. Bit 0x20 of cred makes the reply to
+ * that request refused, as the kernel refuses one to a request it gave up
+ * on: the daemon must then take back what the reply would have given (a
+ * lookup count, an open handle). */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -168,6 +171,9 @@ static struct {
 	uint32_t opcode;
 	uint64_t nodeid;
 	int replies;
+	bool refuse;		/* the kernel has given up on the request:
+				 * its reply is refused (ENOENT), as
+				 * /dev/fuse does for an aborted one */
 	/* INTERRUPTs sent, which libfuse may answer later. */
 	uint64_t interrupts[MAX_RECORDS];
 	int ninterrupts;
@@ -289,6 +295,11 @@ static ssize_t wire_writev(int fd, struct iovec *iov, int count, void *ud)
 	}
 	if (++cur.replies > 1)
 		fail("two replies to one request");
+	if (cur.refuse) {
+		/* Nothing of it reaches the kernel: no node or handle. */
+		errno = ENOENT;
+		return -1;
+	}
 	if (oh.error > 0 || oh.error < -4095)
 		fail("reply with an impossible errno");
 	if (verbose)
@@ -338,8 +349,10 @@ static const struct fuse_custom_io wire_io = {
 	.read = wire_read,
 };
 
-/* Hand one request to the session, as the receive loop would. */
-static void send_req(struct fuse_session *se, char *req, size_t len)
+/* Hand one request to the session, as the receive loop would; with
+ * refuse, its reply is refused. */
+static void send_req_as(struct fuse_session *se, char *req, size_t len,
+			bool refuse)
 {
 	struct fuse_in_header *ih = (void *)req;
 	struct fuse_buf fb = { .mem = req, .size = len };
@@ -352,6 +365,7 @@ static void send_req(struct fuse_session *se, char *req, size_t len)
 	cur.opcode = ih->opcode;
 	cur.nodeid = ih->nodeid;
 	cur.replies = 0;
+	cur.refuse = refuse;
 	if (ih->opcode == FUSE_INTERRUPT && cur.ninterrupts < MAX_RECORDS)
 		cur.interrupts[cur.ninterrupts++] = ih->unique;
 	if (verbose)
@@ -361,6 +375,11 @@ static void send_req(struct fuse_session *se, char *req, size_t len)
 	fuse_session_process_buf(se, &fb);
 	if (!noreply && cur.replies != 1)
 		fail("a request got no reply");
+}
+
+static void send_req(struct fuse_session *se, char *req, size_t len)
+{
+	send_req_as(se, req, len, false);
 }
 
 static void send_init(struct fuse_session *se)
@@ -771,7 +790,7 @@ static size_t one_record(struct fuse_session *se, const uint8_t *p,
 	}
 	if (!place_handle(d, p[2], req))
 		return used;
-	send_req(se, req, (size_t)(q - req));
+	send_req_as(se, req, (size_t)(q - req), p[3] & 0x20);
 	return used;
 }
 

@@ -97,6 +97,27 @@ def seeds():
         rec("BATCH_FORGET", arg=struct.pack("<II", 0, 0),
             data=struct.pack("<QQ", node(0), 1)),
     ]
+    # Replies the kernel refuses (cred bit 0x20: it gave up on the
+    # request): what each would have handed out, a lookup count or an
+    # open handle, must be taken back, or the node table is not empty at
+    # the end.
+    refused = 0x20
+    s["refused"] = [
+        rec("LOOKUP", n1="a", cred=refused),
+        rec("LOOKUP", n1="a"),
+        rec("OPEN", nd=node(0), cred=refused, arg=struct.pack("<II", rw, 0)),
+        rec("CREATE", n1="new", cred=refused,
+            arg=struct.pack("<IIII", os.O_CREAT | rw, 0o100644, 0o22, 0)),
+        rec("MKDIR", n1="sub", cred=refused,
+            arg=struct.pack("<II", 0o755, 0o22)),
+        rec("SYMLINK", n1="x", n2="a", cred=refused),
+        rec("LINK", n1="hl2", cred=refused, arg=struct.pack("<Q", node(0))),
+        rec("OPENDIR", arg=struct.pack("<II", 0, 0)),
+        rec("READDIRPLUS", cred=refused,
+            arg=struct.pack("<QQIIQII", 0, 0, 4096, 0, 0, 0, 0)),
+        rec("RELEASEDIR", arg=struct.pack("<QIIQ", 0, 0, 0, 0)),
+        rec("OPENDIR", cred=refused, arg=struct.pack("<II", 0, 0)),
+    ]
     return s
 
 
