@@ -150,8 +150,11 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 		return 1;
 	}
 	fs->se = se;
-	if (fuse_set_signal_handlers(se) != 0)
+	if (fuse_set_signal_handlers(se) != 0) {
+		vn_err("cannot set signal handlers: %s",
+		       vn_log_captured("sigaction failed"));
 		goto out_destroy;
+	}
 	if (fuse_session_mount(se, o->mountpoint) != 0) {
 		vn_err("cannot mount on '%s': %s", o->mountpoint,
 		       vn_log_captured("mount failed"));

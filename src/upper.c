@@ -474,7 +474,7 @@ static int rename_move(struct vn_rename *r)
 	bool src_dir = r->src->type == S_IFDIR, old_lower, dst_lower;
 	char old[48] = "";
 	enum vn_wh wh;
-	int err = 0;
+	int err = 0, left;
 
 	old_lower = lower_has(fs, r->dir, r->name);
 	dst_lower = r->dst ? !vn_node_is_upper(fs, r->dst) ||
@@ -499,8 +499,11 @@ static int rename_move(struct vn_rename *r)
 			strerror(errno));
 	if (old[0])
 		remove_work_dir(fs, old);
-	if (!err && wh == VN_WH_FILE)
-		err = vn_wh_remove(r->newdirfd, r->newname, wh);
+	/* The moved object shows over a .wh. file left beside it. */
+	if (!err && wh == VN_WH_FILE &&
+	    (left = vn_wh_remove(r->newdirfd, r->newname, wh)) < 0)
+		vn_warn("rename: cannot remove the whiteout of '%s': %s",
+			r->newname, strerror(-left));
 	return err;
 }
 
