@@ -83,6 +83,11 @@ int vn_check_new_name(struct vn_fs *fs, const char *name)
 {
 	int err = vn_check_name(name);
 
+	/* No kernel sends these; made or opened for creation, they would
+	 * reach the directory itself or its parent. */
+	if (!err && (!name[0] || !strcmp(name, ".") || !strcmp(name, "..")))
+		err = -EINVAL;
+
 	/* Such a name would read back as a whiteout. */
 	if (!err && fs->overlay && vn_wh_reserved(name))
 		err = -EINVAL;

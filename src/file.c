@@ -24,12 +24,16 @@
  * kernel's open_exec); libfuse 3.14 has no name for it. */
 #define VN_FMODE_EXEC 0x20
 
-/* Flags for the real open. */
+/* Flags for the real open: only those an open of a file through the
+ * mount can mean (no kernel sends O_PATH, O_TMPFILE or O_DIRECTORY in an
+ * OPEN or CREATE; a request that did would open something else). The
+ * kernel bypasses its own cache for O_DIRECT opens already; passing it
+ * down would demand an alignment FUSE buffers lack. */
 static int real_flags(struct vn_fs *fs, int flags)
 {
-	/* The kernel bypasses its own cache for O_DIRECT opens already;
-	 * passing it down would demand an alignment FUSE buffers lack. */
-	flags &= ~(O_DIRECT | VN_FMODE_EXEC);
+	flags &= O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
+		 O_NONBLOCK | O_SYNC | O_DSYNC | O_NOATIME | O_NOCTTY |
+		 O_LARGEFILE;
 	/* With a writeback cache the kernel appends from its own idea of
 	 * the size. */
 	if (fs->opts->writeback)

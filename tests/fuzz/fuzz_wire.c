@@ -305,6 +305,13 @@ static ssize_t wire_writev(int fd, struct iovec *iov, int count, void *ud)
 	if (verbose)
 		fprintf(stderr, "reply %llu: %s\n",
 			(unsigned long long)oh.unique, strerror(-oh.error));
+	if (verbose && !oh.error && len >= sizeof(oh) + 8 &&
+	    (cur.opcode == FUSE_LOOKUP || cur.opcode == FUSE_MKNOD ||
+	     cur.opcode == FUSE_MKDIR || cur.opcode == FUSE_SYMLINK ||
+	     cur.opcode == FUSE_LINK || cur.opcode == FUSE_CREATE))
+		fprintf(stderr, "  nodeid %llu\n", (unsigned long long)
+			((const struct fuse_entry_out *)(buf + sizeof(oh)))
+				->nodeid);
 	if (oh.error)
 		return (ssize_t)len;
 	body = buf + sizeof(oh);
@@ -368,10 +375,18 @@ static void send_req_as(struct fuse_session *se, char *req, size_t len,
 	cur.refuse = refuse;
 	if (ih->opcode == FUSE_INTERRUPT && cur.ninterrupts < MAX_RECORDS)
 		cur.interrupts[cur.ninterrupts++] = ih->unique;
-	if (verbose)
-		fprintf(stderr, "request %llu: op %u node %llu, %zu bytes\n",
+	if (verbose) {
+		fprintf(stderr, "request %llu: op %u node %llu, %zu bytes%s",
 			(unsigned long long)ih->unique, ih->opcode,
-			(unsigned long long)ih->nodeid, len);
+			(unsigned long long)ih->nodeid, len,
+			refuse ? " (reply refused):" : ":");
+		/* The body, where names are, as text. */
+		for (size_t i = sizeof(*ih); i < len && i < sizeof(*ih) + 64;
+		     i++)
+			fputc(req[i] >= 0x20 && req[i] < 0x7f ? req[i] : '.',
+			      stderr);
+		fputc('\n', stderr);
+	}
 	fuse_session_process_buf(se, &fb);
 	if (!noreply && cur.replies != 1)
 		fail("a request got no reply");
