@@ -17,12 +17,10 @@
 #include "log.h"
 #include "veneer.h"
 
-/* Set in fi->fh above the fd: opened on a lower layer's file. */
+/* Set in fi->fh above the fd: opened on a lower layer's file; served by
+ * the kernel from a backing file (passthrough.c). */
 #define VN_FH_LOWER (1ULL << 32)
-
-/* The kernel marks the open that execve(2) makes (the same bit as in the
- * kernel's open_exec); libfuse 3.14 has no name for it. */
-#define VN_FMODE_EXEC 0x20
+#define VN_FH_PASSTHROUGH (1ULL << 33)
 
 /* Flags for the real open: only those an open of a file through the
  * mount can mean (no kernel sends O_PATH, O_TMPFILE or O_DIRECTORY in an
@@ -76,6 +74,8 @@ static bool direct_written(struct vn_node *n)
 static void set_cache_flags(struct vn_fs *fs, struct fuse_file_info *fi,
 			    struct vn_node *n, int fd)
 {
+	/* No page kept here can predate a passthrough write: a passthrough
+	 * open keeps no cache, so the kernel drops the file's pages. */
 	switch (fs->opts->cache) {
 	case VN_CACHE_NEVER:
 		fi->direct_io = 1;
@@ -125,23 +125,56 @@ static void set_noflush(struct fuse_file_info *fi, int fd)
 
 /* Count the handle on the node; if the reply cannot be delivered (the
  * opener was interrupted) nobody will release it, so undo at once, and
- * for a CREATE the lookup the kernel never learnt of too. */
+ * for a CREATE the lookup the kernel never learnt of too. A passthrough
+ * open's reply carries its backing id. */
 static void reply_opened(fuse_req_t req, struct vn_fs *fs, struct vn_node *n,
 			 struct fuse_file_info *fi,
-			 const struct fuse_entry_param *e)
+			 const struct fuse_entry_param *e, int backing_id)
 {
 	struct vn_garbage g = { .nfds = 0 };
+	bool pt = fi->fh & VN_FH_PASSTHROUGH;
 	int err;
 
 	vn_table_open(&fs->table, n, +1, &g);
+	if (pt)
+		vn_transport_arm(backing_id, e != NULL);
 	err = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
+	vn_transport_disarm();
 	if (err == -ENOENT) {
 		close((int)fi->fh);
+		vn_pt_release(fs, n, pt);
 		vn_table_open(&fs->table, n, -1, &g);
 		if (e)
 			vn_table_forget(&fs->table, e->ino, 1, &g);
 	}
 	vn_garbage_release(&g);
+}
+
+/* How the kernel serves the open fi of n (nfd, opened as the caller; fd,
+ * n's O_PATH fd): from a backing file, or through the daemon with the
+ * cache mode's flags. Returns the backing id (0 for none) or -errno. */
+static int serve_open(struct vn_fs *fs, struct vn_node *n, int fd,
+		      struct fuse_file_info *fi, bool created)
+{
+	int id = 0, mode = vn_pt_open(fs, n, fd, fi->flags, &id);
+
+	if (mode < 0)
+		return mode;
+	if (mode == VN_OPEN_PASSTHROUGH) {
+		/* The kernel refuses a passthrough open with either, and
+		 * direct_io would send reads and writes to the daemon
+		 * again. Each read reaches the real file, so cache=never's
+		 * promise holds without it. */
+		fi->keep_cache = 0;
+		fi->nonseekable = 0;
+		fi->direct_io = 0;
+		fi->fh |= VN_FH_PASSTHROUGH;
+		vn_debug("OPEN of nodeid %llu: passthrough, backing id %d",
+			 (unsigned long long)n->nodeid, id);
+	} else {
+		set_cache_flags(fs, fi, created ? NULL : n, (int)fi->fh);
+	}
+	return id;
 }
 
 /* Open for execve: the caller needs execute permission, which the kernel
@@ -215,13 +248,19 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	nfd = open_as_caller(fs, req, fd, fi->flags);
 	if (nfd < 0) {
 		fuse_reply_err(req, -nfd);
+		vn_node_put(fs, n);
+		return;
+	}
+	fi->fh = (uint64_t)nfd;
+	if (fs->overlay && fs->writable && !vn_node_is_upper(fs, n))
+		fi->fh |= VN_FH_LOWER;
+	err = serve_open(fs, n, fd, fi, false);
+	if (err < 0) {
+		close(nfd);
+		fuse_reply_err(req, -err);
 	} else {
-		fi->fh = (uint64_t)nfd;
-		if (fs->overlay && fs->writable && !vn_node_is_upper(fs, n))
-			fi->fh |= VN_FH_LOWER;
-		set_cache_flags(fs, fi, n, nfd);
 		set_noflush(fi, nfd);
-		reply_opened(req, fs, n, fi, NULL);
+		reply_opened(req, fs, n, fi, NULL, err);
 	}
 	vn_node_put(fs, n);
 }
@@ -285,7 +324,7 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct vn_fs *fs = vn_fs(req);
 	struct vn_node *dir = NULL, *n;
 	struct fuse_entry_param e;
-	int dirfd, fd, err;
+	int dirfd, fd, pfd, id, err;
 
 	err = vn_check_new_name(fs, name);
 	if (!err)
@@ -310,9 +349,22 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	fi->fh = (uint64_t)fd;
-	set_cache_flags(fs, fi, NULL, fd);
+	pfd = vn_node_fd(fs, n);
+	id = pfd < 0 ? pfd : serve_open(fs, n, pfd, fi, true);
+	if (id < 0) {
+		/* The new node keeps its lookup: the entry is gone with
+		 * the error, so the count is taken back. */
+		struct vn_garbage g = { .nfds = 0 };
+
+		close(fd);
+		vn_table_forget(&fs->table, e.ino, 1, &g);
+		vn_garbage_release(&g);
+		vn_node_put(fs, n);
+		err = id;
+		goto out;
+	}
 	set_noflush(fi, fd);
-	reply_opened(req, fs, n, fi, &e);
+	reply_opened(req, fs, n, fi, &e, id);
 	vn_node_put(fs, n);
 out:
 	vn_node_put(fs, dir);
@@ -382,6 +434,7 @@ void vn_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(vn_read_size(req, size));
 
+	__atomic_add_fetch(&vn_fs(req)->counts.read, 1, __ATOMIC_RELAXED);
 	if (fi->fh & VN_FH_LOWER)
 		follow_copy_up(req, ino, (int)fi->fh);
 
@@ -409,6 +462,7 @@ void vn_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	int fd = (int)fi->fh, wfd = fd;
 	ssize_t res;
 
+	__atomic_add_fetch(&vn_fs(req)->counts.write, 1, __ATOMIC_RELAXED);
 	if (!fi->writepage)
 		drop_sgid_open(req, ino, fd);
 	if (fi->flags & O_DIRECT)
@@ -456,6 +510,7 @@ void vn_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	close((int)fi->fh);
 	if (n) {
+		vn_pt_release(fs, n, fi->fh & VN_FH_PASSTHROUGH);
 		vn_table_open(&fs->table, n, -1, &g);
 		vn_node_put(fs, n);
 	}

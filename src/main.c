@@ -160,6 +160,13 @@ static int run(struct fuse_args *args, struct vn_opts *o, struct vn_fs *fs)
 		       vn_log_captured("mount failed"));
 		goto out_signals;
 	}
+	/* Over the descriptor the mount opened: replies are amended for
+	 * kernel passthrough (transport.c). */
+	if (vn_transport_install(fs, se) != 0) {
+		vn_err("cannot set up the transport: %s",
+		       vn_log_captured("custom io refused"));
+		goto out_unmount;
+	}
 	vn_log_capture(false);
 	if (finish_mount_flags(o) != 0)
 		goto out_unmount;

@@ -662,6 +662,14 @@ void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void vn_table_unhash(struct vn_table *t, struct vn_node *n)
+{
+	pthread_mutex_lock(&t->lock);
+	if (n->hashed && n->nodeid != VN_ROOT_ID)
+		hash_remove(t, n);
+	pthread_mutex_unlock(&t->lock);
+}
+
 void vn_garbage_release(struct vn_garbage *g)
 {
 	struct vn_node *n, *next;

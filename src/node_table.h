@@ -60,6 +60,13 @@ struct vn_node {
 
 	uint64_t cache_stamp;	     /* atomic: the object's version when
 				      * it was last opened (node.c) */
+	/* Kernel passthrough (passthrough.c), under the node's open lock
+	 * (vn_fs.open_locks): a node's opens are all passthrough or none. */
+	int backing_id;		     /* the kernel's backing file, 0: none */
+	uint32_t npassthrough;	     /* opens served from backing_id */
+	uint32_t ncached;	     /* opens served by the daemon */
+	uint8_t backing_upper;	     /* backing_id is of the upper object */
+	uint8_t backing_ro;	     /* backing_id is open for reading only */
 	int direct_written;	     /* atomic: a direct write was seen, so
 				      * pages are never kept across opens
 				      * (file.c) */
@@ -186,6 +193,10 @@ int vn_table_moved(struct vn_table *t, dev_t dev, ino_t ino,
 /* The object (dev, ino) lost its last link: unhash its node, if any, so
  * that a new object reusing the inode number gets a node of its own. */
 void vn_table_gone(struct vn_table *t, dev_t dev, ino_t ino);
+
+/* Unhash n itself (not the root): a lookup of its object makes a new node,
+ * while n lives on for the kernel's references to it. */
+void vn_table_unhash(struct vn_table *t, struct vn_node *n);
 
 /* Copy n's real object on layer (its top one when layer < 0) to *r. The
  * handle pointer stays valid while the caller holds a use reference.

@@ -232,6 +232,9 @@ int vn_fs_init(struct vn_fs *fs, const struct vn_opts *opts)
 	pthread_cond_init(&fs->copy_cond, NULL);
 	for (i = 0; i < VN_LINK_LOCKS; i++)
 		pthread_mutex_init(&fs->link_locks[i], NULL);
+	for (i = 0; i < VN_OPEN_LOCKS; i++)
+		pthread_mutex_init(&fs->open_locks[i], NULL);
+	fs->passthrough = opts->passthrough ? VN_PT_WANTED : VN_PT_OFF;
 	err = vn_table_init(&fs->table, fd_budget());
 	if (err)
 		return err;
@@ -300,5 +303,7 @@ size_t vn_fs_destroy(struct vn_fs *fs)
 	pthread_cond_destroy(&fs->copy_cond);
 	for (i = 0; i < VN_LINK_LOCKS; i++)
 		pthread_mutex_destroy(&fs->link_locks[i]);
+	for (i = 0; i < VN_OPEN_LOCKS; i++)
+		pthread_mutex_destroy(&fs->open_locks[i]);
 	return left;
 }

@@ -47,6 +47,8 @@ enum {
 static const struct fuse_opt vn_opt_spec[] = {
 	VN_OPT("writeback", writeback, 1),
 	VN_OPT("no_writeback", writeback, 0),
+	VN_OPT("passthrough", passthrough, 1),
+	VN_OPT("nopassthrough", passthrough, 0),
 	VN_OPT("noxattr", noxattr, 1),
 	VN_OPT("default_permissions", default_permissions, 1),
 	VN_OPT("nodefault_permissions", default_permissions, 0),
@@ -379,6 +381,7 @@ int vn_opts_parse(struct fuse_args *args, struct vn_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->cache = VN_CACHE_AUTO;
 	o->default_permissions = 1;
+	o->passthrough = 1;
 	o->max_idle_threads = 10;
 	o->squash_uid = o->squash_gid = -1;
 	if (vn_take_raw_opts(args, o) < 0)
@@ -498,6 +501,12 @@ int vn_opts_validate(struct vn_opts *o)
 			   "combined with cache=never");
 		return -1;
 	}
+	if (o->writeback && o->passthrough) {
+		vn_opts_bad(o, "writeback and passthrough exclude each other "
+			       "(the kernel takes one or the other): add "
+			       "nopassthrough for writeback");
+		return -1;
+	}
 	if (vn_overlay_validate(o) < 0)
 		return -1;
 	/* In overlay mode SOURCE only names the mount. */
@@ -569,7 +578,11 @@ void vn_opts_help(const char *progname)
 	       "                           kernel caching (default: auto)\n"
 	       "    -o attr_timeout=SECS   attribute cache time\n"
 	       "    -o entry_timeout=SECS  name cache time\n"
-	       "    -o writeback           kernel writeback cache\n"
+	       "    -o passthrough         the kernel reads and writes the\n"
+	       "                           real files itself (default)\n"
+	       "    -o nopassthrough       file data through the daemon\n"
+	       "    -o writeback           kernel writeback cache (with\n"
+	       "                           nopassthrough)\n"
 	       "    -o noxattr             no extended attributes\n"
 	       "    -o nodefault_permissions\n"
 	       "                           leave permission checks to SOURCE\n"

@@ -30,6 +30,7 @@ struct vn_opts {
 	bool attr_timeout_set;	/* else the cache mode's default */
 	bool entry_timeout_set;
 	int writeback;
+	int passthrough;	/* kernel passthrough (default on) */
 	int noxattr;
 	int default_permissions; /* on unless nodefault_permissions */
 	int allow_other;

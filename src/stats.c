@@ -32,6 +32,25 @@ static void memory_kib(long *rss, long *hwm)
 	fclose(f);
 }
 
+static unsigned long long count(uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+static const char *pt_state(struct vn_fs *fs)
+{
+	switch (__atomic_load_n(&fs->passthrough, __ATOMIC_RELAXED)) {
+	case VN_PT_ON:
+		return "on";
+	case VN_PT_OFF:
+		return "off (nopassthrough)";
+	case VN_PT_REFUSED:
+		return "off (refused by the kernel)";
+	default:
+		return "off (not offered by the kernel)";
+	}
+}
+
 static pthread_t stats_tid;
 static bool stats_running;
 static bool stats_stop;
@@ -55,8 +74,14 @@ static void *stats_thread(void *arg)
 		vn_table_stats(&fs->table, &nodes, &fds);
 		vn_log(LOG_INFO,
 		       "stats: %zu nodes, %zu fds cached (at most %zu), "
-		       "rss %ld KiB, peak rss %ld KiB",
-		       nodes, fds, fs->table.fd_max, rss, hwm);
+		       "rss %ld KiB, peak rss %ld KiB; passthrough %s; files "
+		       "%llu open, opened %llu passthrough %llu daemon; "
+		       "requests %llu read %llu write",
+		       nodes, fds, fs->table.fd_max, rss, hwm,
+		       pt_state(fs), count(&fs->counts.open_now),
+		       count(&fs->counts.open_passthrough),
+		       count(&fs->counts.open_cached), count(&fs->counts.read),
+		       count(&fs->counts.write));
 	}
 	return NULL;
 }

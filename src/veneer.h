@@ -14,13 +14,20 @@
 
 #define VN_MAX_MOUNTS 64
 #define VN_LINK_LOCKS 64
+#define VN_OPEN_LOCKS 64
 
-/* Lock order, outermost first: a link stripe (links.c) -> the copy lock
- * (copy_up.c, held only to mark a node as being copied, never across the
- * copy) -> a directory handle's lock (readdir.c) -> mount_lock or
- * xino_lock -> the node table's lock, a leaf: nothing is taken while it is
- * held, nor is any held across a blocking system call but the link stripe
- * and the directory handle's. */
+/* The kernel marks the open that execve(2) makes (the same bit as in the
+ * kernel's open_exec) in an OPEN's flags; libfuse 3.14 has no name for
+ * it. */
+#define VN_FMODE_EXEC 0x20
+
+/* Lock order, outermost first: a link stripe (links.c) -> an open lock
+ * (passthrough.c) -> the copy lock (copy_up.c, held only to mark a node as
+ * being copied, never across the copy) -> a directory handle's lock
+ * (readdir.c) -> mount_lock or xino_lock -> the node table's lock, a leaf:
+ * nothing is taken while it is held, nor is any held across a blocking
+ * system call but the link stripe, the open lock (across the open of a
+ * backing file and the kernel's ioctl) and the directory handle's. */
 
 /* One layer of the mount: a real directory tree. Layer 0 is the top. In
  * passthrough mode SOURCE is the only layer; in overlay mode the upper
@@ -86,6 +93,27 @@ struct vn_fs {
 	/* The mount's atime flags as mountinfo shows them (atomic), read
 	 * again after a remount (node.c). */
 	int atime_flags;	/* VN_NOATIME | VN_NODIRATIME */
+	/* Kernel passthrough (transport.c, passthrough.c): atomic. */
+	int passthrough;	/* enum vn_pt */
+	/* Each node's passthrough state, striped by nodeid. */
+	pthread_mutex_t open_locks[VN_OPEN_LOCKS];
+	/* What the statistics show (atomic). */
+	struct {
+		uint64_t read;		/* READ requests */
+		uint64_t write;		/* WRITE requests */
+		uint64_t open_passthrough; /* opens the kernel serves */
+		uint64_t open_cached;	/* opens the daemon serves */
+		uint64_t open_now;	/* files open now (both kinds) */
+	} counts;
+};
+
+/* Where kernel passthrough stands for a mount. */
+enum vn_pt {
+	VN_PT_OFF,		/* -o nopassthrough */
+	VN_PT_WANTED,		/* asked for, INIT not yet answered */
+	VN_PT_UNAVAILABLE,	/* the kernel does not offer it */
+	VN_PT_ON,		/* negotiated at INIT */
+	VN_PT_REFUSED,		/* the kernel refused a backing file */
 };
 
 #define VN_NOATIME 1
@@ -378,6 +406,35 @@ void vn_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 		      struct fuse_file_info *fi);
 void vn_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		    struct fuse_file_info *fi);
+
+/* transport.c */
+/* Install the custom io over se's /dev/fuse descriptor (after mounting,
+ * before serving). Returns 0 or -errno. */
+int vn_transport_install(struct vn_fs *fs, struct fuse_session *se);
+/* This thread's next OPEN (create false) or CREATE reply is passthrough
+ * with backing_id; vn_transport_disarm() after the reply. */
+void vn_transport_arm(int backing_id, bool create);
+void vn_transport_disarm(void);
+/* Give the kernel the regular file open as fd as a backing file. Returns
+ * the backing id (> 0) or -errno. */
+int vn_backing_open(struct vn_fs *fs, int fd);
+/* Release a backing id once no open uses it. */
+void vn_backing_close(struct vn_fs *fs, int id);
+
+/* passthrough.c */
+enum { VN_OPEN_CACHED, VN_OPEN_PASSTHROUGH };
+/* Is passthrough negotiated and not refused? */
+bool vn_pt_active(struct vn_fs *fs);
+/* How the kernel is to serve an open (flags) of the regular file n, whose
+ * object is open as fd (O_PATH): VN_OPEN_PASSTHROUGH with its backing id
+ * in *backing_id, or VN_OPEN_CACHED; counted on the node until
+ * vn_pt_release. -ESTALE: n was copied up under passthrough opens and is
+ * retired (the kernel looks the name up again and retries). Call with the
+ * daemon's credentials. */
+int vn_pt_open(struct vn_fs *fs, struct vn_node *n, int fd, int flags,
+	       int *backing_id);
+/* An open vn_pt_open counted ends (RELEASE, or its reply was refused). */
+void vn_pt_release(struct vn_fs *fs, struct vn_node *n, bool passthrough);
 
 /* file.c */
 /* Clear the set-group-ID bit of the regular file open as fd (O_PATH

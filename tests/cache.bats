@@ -7,7 +7,9 @@
 # listings are kept from one open to the next while the object is
 # unchanged (no READ or READDIR reaches the daemon), and dropped at the next
 # open once it has changed, even when the change was made in SOURCE behind
-# the mount's back and the attribute timeout has not run out.
+# the mount's back and the attribute timeout has not run out. File pages
+# are the daemon's only without kernel passthrough (which reads the real
+# file itself): the tests that count READs mount with nopassthrough.
 
 load helpers
 
@@ -43,7 +45,7 @@ listing_requests() {
 
 @test "cache=auto: an unchanged file is read once, then from the kernel's cache" {
 	head -c 300000 /dev/urandom >"$SRC/f"
-	vn_mount -d
+	vn_mount -d -o nopassthrough
 	cmp "$SRC/f" "$MNT/f"
 	before=$(requests READ)
 	[ "$before" -gt 0 ]
@@ -111,7 +113,7 @@ listing_requests() {
 @test "cache=never: every read and listing reaches the daemon" {
 	printf 'data\n' >"$SRC/f"
 	mkdir "$SRC/d"
-	vn_mount -d -o cache=never
+	vn_mount -d -o cache=never,nopassthrough
 	cat "$MNT/f" >/dev/null
 	ls "$MNT/d" >/dev/null
 	reads=$(requests READ) lists=$(listing_requests)
@@ -159,7 +161,7 @@ PY
 @test "a file that has seen a direct write keeps no pages from one open to the next" {
 	head -c 262144 /dev/urandom >"$SRC/f"
 	head -c 262144 /dev/urandom >"$SRC/g"
-	vn_mount -d
+	vn_mount -d -o nopassthrough
 	dwrite "$MNT/f"
 	cmp "$SRC/f" "$MNT/f"
 	before=$(requests READ)
@@ -179,7 +181,7 @@ PY
 
 @test "cache=always: a file that has seen a direct write is read anew at the next open" {
 	head -c 262144 /dev/urandom >"$SRC/f"
-	vn_mount -d -o cache=always
+	vn_mount -d -o cache=always,nopassthrough
 	cmp "$SRC/f" "$MNT/f"
 	before=$(requests READ)
 	cmp "$SRC/f" "$MNT/f"
@@ -222,7 +224,7 @@ JOB
 	echo x >"$REF/f"
 	chmod 666 "$SRC/f" "$REF/f"
 	touch -d @1000000000 "$SRC/f" "$REF/f"
-	vn_mount -o writeback,allow_other
+	vn_mount -o writeback,nopassthrough,allow_other
 	as_nobody touch "$MNT/f"
 	as_nobody touch "$REF/f"
 	[ "$(stat -c %Y "$MNT/f")" -gt 1000000000 ]
@@ -236,7 +238,7 @@ JOB
 }
 
 @test "-o writeback: SEEK_DATA and SEEK_HOLE see data not yet written back" {
-	vn_mount -o writeback
+	vn_mount -o writeback,nopassthrough
 	run python3 - "$MNT/f" <<'PY'
 import os, sys
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)

@@ -204,7 +204,7 @@ kill_and_remount() {
 }
 
 @test "kill -9 during heavy writes with the writeback cache: fsync'ed data is intact" {
-	kill_and_remount -o writeback
+	kill_and_remount -o writeback,nopassthrough
 }
 
 @test "kill -9 during heavy writes to an overlay: fsync'ed data is intact" {

@@ -186,22 +186,47 @@ vn_mount_nofile() {
 	VENEERFS=$wrapper vn_mount "$@"
 }
 
-# vn_stats: ask the daemon for its counts (SIGUSR1) and wait for the line
-# in $WORK/daemon.log; sets vn_nodes, vn_fds, vn_rss and vn_hwm (KiB).
+# vn_stats [PID LOG]: ask the daemon (default $VN_PID, logging to
+# $WORK/daemon.log) for its counts (SIGUSR1) and wait for the line in its
+# log; sets vn_nodes, vn_fds, vn_rss and vn_hwm (KiB), vn_pt (on or off:
+# kernel passthrough), vn_open (regular files open now), vn_pt_opens and
+# vn_daemon_opens (opens of files served by the kernel from the real file,
+# and by the daemon), vn_reads and vn_writes (READ and WRITE requests).
 vn_stats() {
-	local before i line
-	before=$(grep -c 'stats:' "$WORK/daemon.log" || true)
-	kill -USR1 "$VN_PID"
+	local pid=${1:-$VN_PID} log=${2:-$WORK/daemon.log} before i line re
+	before=$(grep -c 'stats:' "$log" || true)
+	kill -USR1 "$pid"
 	for i in $(seq 200); do
-		[ "$(grep -c 'stats:' "$WORK/daemon.log")" -gt "$before" ] && break
+		[ "$(grep -c 'stats:' "$log")" -gt "$before" ] && break
 		sleep 0.05
 	done
-	if [ "$(grep -c 'stats:' "$WORK/daemon.log")" -le "$before" ]; then
+	if [ "$(grep -c 'stats:' "$log")" -le "$before" ]; then
 		echo "no new stats line from the daemon" >&2
 		return 1
 	fi
-	line=$(grep 'stats:' "$WORK/daemon.log" | tail -1)
-	read -r vn_nodes vn_fds vn_rss vn_hwm < <(sed -E \
-		's/.*stats: ([0-9]+) nodes, ([0-9]+) fds.* rss ([0-9]+) KiB, peak rss ([0-9]+) KiB/\1 \2 \3 \4/' \
-		<<<"$line")
+	line=$(grep 'stats:' "$log" | tail -1)
+	re='stats: ([0-9]+) nodes, ([0-9]+) fds.* rss ([0-9]+) KiB, peak rss ([0-9]+) KiB; passthrough (on|off)[^;]*; files ([0-9]+) open, opened ([0-9]+) passthrough ([0-9]+) daemon; requests ([0-9]+) read ([0-9]+) write$'
+	if ! [[ $line =~ $re ]]; then
+		echo "cannot parse the stats line: $line" >&2
+		return 1
+	fi
+	vn_nodes=${BASH_REMATCH[1]} vn_fds=${BASH_REMATCH[2]}
+	vn_rss=${BASH_REMATCH[3]} vn_hwm=${BASH_REMATCH[4]}
+	vn_pt=${BASH_REMATCH[5]} vn_open=${BASH_REMATCH[6]}
+	vn_pt_opens=${BASH_REMATCH[7]} vn_daemon_opens=${BASH_REMATCH[8]}
+	vn_reads=${BASH_REMATCH[9]} vn_writes=${BASH_REMATCH[10]}
+}
+
+# vn_wait_closed [PID LOG]: wait until the daemon holds no regular file
+# open: the kernel sends RELEASE after close(2) has returned, and a new
+# open is served as the ones still open are (passthrough or not).
+vn_wait_closed() {
+	local i
+	for i in $(seq 200); do
+		vn_stats "$@" || return 1
+		[ "$vn_open" = 0 ] && return 0
+		sleep 0.05
+	done
+	echo "the daemon still holds $vn_open files open" >&2
+	return 1
 }

@@ -258,7 +258,7 @@ more" ]
 }
 
 @test "writeback: written data reaches SOURCE after fsync and close" {
-	vn_mount -o writeback
+	vn_mount -o writeback,nopassthrough
 	python3 - "$MNT/f" "$SRC/f" <<-'EOF'
 	import os, sys
 	m, s = sys.argv[1], sys.argv[2]
@@ -278,7 +278,7 @@ more" ]
 }
 
 @test "writeback: O_APPEND appends" {
-	vn_mount -o writeback
+	vn_mount -o writeback,nopassthrough
 	for d in "$MNT" "$REF"; do
 		printf 'one\n' >"$d/log"
 		printf 'two\n' >>"$d/log"
@@ -301,7 +301,7 @@ more" ]
 	# The kernel may need to read a page it writes partially, so the
 	# daemon opens read-write where it can; a mode 0200 file must still
 	# take every write it takes on ext4.
-	vn_mount -o writeback,allow_other
+	vn_mount -o writeback,nopassthrough,allow_other
 	local d
 	for d in "$REF" "$SRC"; do
 		mkdir -m 0777 "$d/open"
@@ -317,7 +317,7 @@ more" ]
 }
 
 @test "writeback: refused with cache=never" {
-	refused -o writeback,cache=never
+	refused -o writeback,nopassthrough,cache=never
 	[[ $output == *writeback* ]]
 }
 

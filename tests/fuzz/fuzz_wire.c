@@ -552,7 +552,8 @@ static int build_argv(uint8_t sel, const char *top, char **argv)
 		snprintf(a1, sizeof(a1), "%s/src", top);
 		fill(a1, SOURCE);
 		snprintf(a3, sizeof(a3), "%s%s",
-			 sel & 1 ? "writeback,cache=always" : "cache=auto",
+			 sel & 1 ? "writeback,nopassthrough,cache=always"
+				 : "cache=auto",
 			 sel & 4 ? ",nodefault_permissions" : "");
 		argv[argc++] = a1;
 		break;
