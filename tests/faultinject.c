@@ -10,6 +10,7 @@
  *   openat=PREFIX:ERRNO    creating a name that starts with PREFIX fails
  *   copy_file_range=ERRNO  every copy_file_range fails
  *   pwrite=short           every pwrite writes half of what it is given
+ *   backing_open=ERRNO     every FUSE_DEV_IOC_BACKING_OPEN ioctl fails
  *
  * ERRNO is a number. Calls that match no rule go through unchanged. With
  * VN_FAULT_FILE set, the rules are read from that file at each call
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
@@ -180,4 +182,23 @@ ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
 ssize_t pwrite64(int fd, const void *buf, size_t count, off_t off)
 {
 	return pwrite(fd, buf, count, off);
+}
+
+/* FUSE_DEV_IOC_BACKING_OPEN: _IOW(229, 1, struct fuse_backing_map), a
+ * 16-byte struct. */
+#define BACKING_OPEN _IOW(229, 1, char[16])
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	const char *v = req == BACKING_OPEN
+				? rule("backing_open", NULL, false, false)
+				: NULL;
+	void *arg;
+	va_list ap;
+	NEXT(ioctl);
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return v ? fail(v) : next(fd, req, arg);
 }

@@ -341,6 +341,80 @@ print("then taken")'
 		'exclusive lock: EAGAIN' 'then taken')"
 }
 
+# With passthrough (the default) the kernel reads a lower file opened for
+# reading from the lower file itself, and cannot switch an inode that has
+# such opens to another file: a write open copies the file up under a new
+# node (the kernel looks the name up again), and the opens made before it
+# go on reading the lower file. Everything else is as on the kernel's
+# overlayfs.
+@test "copy-up: passthrough: a write open beside readers of a lower file" {
+	head -c 1048576 /dev/urandom >"$L1/f"
+	ov_mount_both
+	ov_diff "$OV_PY" -c '
+import os
+readers = [os.open("f", os.O_RDONLY) for i in range(3)]
+ino = os.fstat(readers[0]).st_ino
+w = os.open("f", os.O_RDWR)
+os.pwrite(w, b"new", 0)
+print("writer", os.pread(w, 3, 0))
+later = os.open("f", os.O_RDONLY)
+print("later", os.pread(later, 3, 0), os.fstat(later).st_size)
+print("same inode", os.fstat(w).st_ino == ino == os.stat("f").st_ino)
+for fd in readers + [w, later]:
+    os.close(fd)
+print("reopened", open("f", "rb").read(3))'
+	ov_is "$ov_out" "$(printf '%s\n' "writer b'new'" "later b'new' 1048576" \
+		"same inode True" "reopened b'new'")"
+	vn_stats "$OV_VPID" "$WORK/veneerfs.log"
+	[ "$vn_pt" = on ]
+	[ "$vn_pt_opens" -ge 6 ]
+	[ "$vn_reads" = 0 ]
+	[ "$vn_writes" = 0 ]
+}
+
+@test "copy-up: passthrough: readers opened before the copy-up keep the lower data" {
+	head -c 1048576 /dev/urandom >"$L1/f"
+	ov_mount_both
+	"$OV_PY" - "$VM/f" "$L1/f" <<-'EOF'
+	import os, sys
+	r = os.open(sys.argv[1], os.O_RDONLY)
+	w = os.open(sys.argv[1], os.O_WRONLY)
+	os.pwrite(w, b"new", 0)
+	os.close(w)
+	lower = open(sys.argv[2], "rb").read()
+	if os.pread(r, 1 << 21, 0) != lower:
+	    sys.exit("the reader does not read the lower file")
+	os.close(r)
+	r = os.open(sys.argv[1], os.O_RDONLY)
+	if os.pread(r, 3, 0) != b"new":
+	    sys.exit("a new open does not read the copy")
+	EOF
+	# The kernel's overlayfs moves such readers to the copy.
+	"$OV_PY" - "$KM/f" <<-'EOF'
+	import os, sys
+	r = os.open(sys.argv[1], os.O_RDONLY)
+	w = os.open(sys.argv[1], os.O_WRONLY)
+	os.pwrite(w, b"new", 0)
+	if os.pread(r, 3, 0) != b"new":
+	    sys.exit("the kernel's reader does not follow the copy-up")
+	EOF
+}
+
+# Small files opened for reading are read by the daemon, which moves their
+# readers to the copy, as the kernel does.
+@test "copy-up: passthrough: readers of a small lower file follow the copy-up" {
+	echo old >"$L1/f"
+	ov_mount_both
+	ov_diff "$OV_PY" -c '
+import os
+r = os.open("f", os.O_RDONLY)
+w = os.open("f", os.O_WRONLY | os.O_TRUNC)
+os.write(w, b"new\n")
+os.close(w)
+print(os.pread(r, 100, 0))'
+	ov_is "$ov_out" "b'new\\n'"
+}
+
 @test "copy-up: mmap writes reach the upper copy" {
 	echo 0123456789 >"$L1/f"
 	ov_mount_both

@@ -33,14 +33,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/ioctl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/vfs.h>
@@ -589,6 +592,51 @@ static int build_argv(uint8_t sel, const char *top, char **argv)
 	return argc;
 }
 
+/* Kernel passthrough, simulated: the daemon's backing-file ioctls (on the
+ * session's descriptor, /dev/null here) get ids from this table, which
+ * checks that each id is closed once, after it was made, and that none
+ * outlives the opens that used it. Every other ioctl goes to the kernel. */
+#define BACKING_OPEN _IOW(229, 1, char[16])
+#define BACKING_CLOSE _IOW(229, 2, uint32_t)
+#define MAX_BACKING 1024
+static bool backing_ids[MAX_BACKING];
+static int nbacking;
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	struct stat st;
+	uint32_t id;
+	void *arg;
+	va_list ap;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (req == BACKING_OPEN) {
+		int32_t bfd;
+
+		memcpy(&bfd, arg, sizeof(bfd));
+		if (fstat(bfd, &st) < 0 || !S_ISREG(st.st_mode))
+			fail("a backing file that is not an open regular file");
+		for (id = 1; id < MAX_BACKING && backing_ids[id]; id++)
+			;
+		if (id == MAX_BACKING)
+			fail("more backing ids than files open");
+		backing_ids[id] = true;
+		nbacking++;
+		return (int)id;
+	}
+	if (req == BACKING_CLOSE) {
+		memcpy(&id, arg, sizeof(id));
+		if (id >= MAX_BACKING || !backing_ids[id])
+			fail("a backing id closed that is not open");
+		backing_ids[id] = false;
+		nbacking--;
+		return 0;
+	}
+	return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+
 /* The open fds, as a set. */
 #define MAX_FDS 4096
 struct fd_set_ {
@@ -1069,6 +1117,10 @@ static void world_setup(struct world *w, uint8_t sel)
 	if (vn_fs_start(&w->fs) != 0)
 		fail("vn_fs_start failed");
 	send_init(w->se);
+	/* As if the kernel had taken passthrough at INIT (the transport is
+	 * not in the harness): opens get backing ids from ioctl() above. */
+	if (!w->o.writeback)
+		w->fs.passthrough = VN_PT_ON;
 	/* The thread opens its mountinfo file for good the first time it
 	 * reads data (node.c): now, not in an input whose fds are counted. */
 	argc = vn_reopen_data(&w->fs, w->fs.layers[0].fd,
@@ -1201,6 +1253,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(canary, sizeof(canary), "%s/outside/canary", sandbox);
 		chmod(canary, 0600);
 	}
+	if (nbacking)
+		fail("a backing id outlived the opens that used it");
 	/* The kernel has forgotten every node: only the root is left. */
 	left = vn_table_count(&w->fs.table);
 	if (left != 1) {
