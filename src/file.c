@@ -150,6 +150,91 @@ static void reply_opened(fuse_req_t req, struct vn_fs *fs, struct vn_node *n,
 	vn_garbage_release(&g);
 }
 
+/* A write, fallocate or truncate by a caller outside the file's group
+ * clears its set-group-ID bit on the real filesystem even without group
+ * execute permission; the kernel asks for that (a SETATTR) only where
+ * group execute is set. The rest of it (set-user-ID, set-group-ID with
+ * group execute, security.capability) the kernel has asked for already.
+ * Root is taken to have CAP_FSETID, which keeps the bit. With
+ * FUSE_HANDLE_KILLPRIV_V2 the kernel asks for all of it: vn_kill_privs. */
+bool vn_drop_sgid(fuse_req_t req, int fd)
+{
+	struct stat st;
+	char path[32];
+
+	if (vn_fs(req)->kill_privs || fuse_req_ctx(req)->uid == 0 ||
+	    fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (st.st_mode & (S_ISGID | S_IXGRP)) != S_ISGID)
+		return false;
+	if (vn_creds_in_group(req, st.st_gid))
+		return false;
+	vn_proc_path(fd, path, sizeof(path));
+	if (chmod(path, st.st_mode & 07777 & ~S_ISGID) < 0) {
+		vn_debug("cannot clear set-group-ID: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+bool vn_kill_privs(fuse_req_t req, int fd)
+{
+	struct stat st;
+	mode_t mode;
+	char path[32];
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	mode = st.st_mode & 07777 & ~S_ISUID;
+	if ((mode & S_IXGRP) || !vn_creds_in_group(req, st.st_gid))
+		mode &= ~S_ISGID;
+	if (mode == (st.st_mode & 07777))
+		return false;
+	vn_proc_path(fd, path, sizeof(path));
+	if (chmod(path, mode) < 0) {
+		vn_debug("cannot clear set-user-ID or set-group-ID: %s",
+			 strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* Clear the set-ID bits a request that may write the file open as fd
+ * (O_PATH will do) clears: those the kernel asks for (vn_kill_privs), or
+ * vn_drop_sgid's. Returns whether the mode changed. */
+static bool drop_privs(fuse_req_t req, int fd)
+{
+	if (vn_fs(req)->kill_privs)
+		return vn_transport_kill_privs() && vn_kill_privs(req, fd);
+	return vn_drop_sgid(req, fd);
+}
+
+/* drop_privs for a request on an open file: the kernel's cached mode goes
+ * too (attributes only, which takes no lock the request holds). */
+static void drop_privs_open(fuse_req_t req, fuse_ino_t ino, int fd)
+{
+	if (drop_privs(req, fd))
+		fuse_lowlevel_notify_inval_inode(vn_fs(req)->se, ino, -1, 0);
+}
+
+/* The mode bits of the file open as fd (O_PATH will do), -1 if unknown. */
+static int file_mode(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) < 0 ? -1 : (int)(st.st_mode & 07777);
+}
+
+/* After an O_TRUNC open (fd) of a file whose mode was before: the open,
+ * made as the caller, has cleared on the real file what the caller's
+ * truncation clears there; drop_privs does the rest. The kernel keeps
+ * the mode it had before the open, so a change makes it ask again. */
+static void drop_privs_truncated(fuse_req_t req, fuse_ino_t ino, int fd,
+				 int before)
+{
+	if (drop_privs(req, fd) || file_mode(fd) != before)
+		fuse_lowlevel_notify_inval_inode(vn_fs(req)->se, ino, -1, 0);
+}
+
 /* How the kernel serves the open fi of n (nfd, opened as the caller; fd,
  * n's O_PATH fd): from a backing file, or through the daemon with the
  * cache mode's flags. Returns the backing id (0 for none) or -errno. */
@@ -219,7 +304,7 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vn_fs *fs = vn_fs(req);
 	struct vn_node *n;
-	int fd, nfd, err;
+	int fd, nfd, err, before;
 
 	n = vn_node_get(fs, ino);
 	if (!n) {
@@ -245,12 +330,15 @@ void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		vn_node_put(fs, n);
 		return;
 	}
+	before = fi->flags & O_TRUNC ? file_mode(fd) : -1;
 	nfd = open_as_caller(fs, req, fd, fi->flags);
 	if (nfd < 0) {
 		fuse_reply_err(req, -nfd);
 		vn_node_put(fs, n);
 		return;
 	}
+	if (fi->flags & O_TRUNC)
+		drop_privs_truncated(req, ino, nfd, before);
 	fi->fh = (uint64_t)nfd;
 	if (fs->overlay && fs->writable && !vn_node_is_upper(fs, n))
 		fi->fh |= VN_FH_LOWER;
@@ -338,6 +426,9 @@ void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = fd;
 		goto out;
 	}
+	/* An existing file truncated; the entry below has its new mode. */
+	if (fi->flags & O_TRUNC)
+		drop_privs(req, fd);
 	/* The entry is the object just opened, whatever the name is now. */
 	err = vn_reopen(fs, fd, O_PATH);
 	if (err >= 0)
@@ -397,37 +488,6 @@ static void follow_copy_up(fuse_req_t req, fuse_ino_t ino, int fd)
 	vn_node_put(fs, n);
 }
 
-/* A write, fallocate or truncate by a caller outside the file's group
- * clears its set-group-ID bit on the real filesystem even without group
- * execute permission; the kernel asks for that (a SETATTR) only where
- * group execute is set. The rest of it (set-user-ID, set-group-ID with
- * group execute, security.capability) the kernel has asked for already.
- * Root is taken to have CAP_FSETID, which keeps the bit. */
-bool vn_drop_sgid(fuse_req_t req, int fd)
-{
-	struct stat st;
-	char path[32];
-
-	if (fuse_req_ctx(req)->uid == 0 || fstat(fd, &st) < 0 ||
-	    !S_ISREG(st.st_mode) || (st.st_mode & (S_ISGID | S_IXGRP)) != S_ISGID)
-		return false;
-	if (vn_creds_in_group(req, st.st_gid))
-		return false;
-	vn_proc_path(fd, path, sizeof(path));
-	if (chmod(path, st.st_mode & 07777 & ~S_ISGID) < 0) {
-		vn_debug("cannot clear set-group-ID: %s", strerror(errno));
-		return false;
-	}
-	return true;
-}
-
-/* vn_drop_sgid for a request on an open file: the kernel's cached mode
- * goes too (attributes only, which takes no lock the request holds). */
-static void drop_sgid_open(fuse_req_t req, fuse_ino_t ino, int fd)
-{
-	if (vn_drop_sgid(req, fd))
-		fuse_lowlevel_notify_inval_inode(vn_fs(req)->se, ino, -1, 0);
-}
 
 void vn_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi)
@@ -464,7 +524,7 @@ void vn_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 
 	__atomic_add_fetch(&vn_fs(req)->counts.write, 1, __ATOMIC_RELAXED);
 	if (!fi->writepage)
-		drop_sgid_open(req, ino, fd);
+		drop_privs_open(req, ino, fd);
 	if (fi->flags & O_DIRECT)
 		note_direct_write(req, ino);
 	/* Pages written back from a shared mapping go where they belong:
@@ -538,7 +598,7 @@ void vn_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 {
 	int err;
 
-	drop_sgid_open(req, ino, (int)fi->fh);
+	drop_privs_open(req, ino, (int)fi->fh);
 	err = fallocate((int)fi->fh, mode, offset, length);
 	fuse_reply_err(req, err < 0 ? errno : 0);
 }

@@ -41,6 +41,12 @@ static void vn_op_init(void *userdata, struct fuse_conn_info *conn)
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (conn->capable & want[i])
 			conn->want |= want[i];
+	/* With passthrough the daemon reads the kill flags of
+	 * FUSE_HANDLE_KILLPRIV_V2 from each request as it comes in
+	 * (transport.c), which a request spliced to a pipe bypasses; and
+	 * WRITE, which splicing speeds up, is rare then. */
+	if (fs->passthrough == VN_PT_WANTED && vn_transport_offers_passthrough())
+		conn->want &= ~FUSE_CAP_SPLICE_READ;
 	/* The kernel then evaluates ACLs (stored in SOURCE, which keeps
 	 * modes in sync and inherits defaults) in its permission checks. It
 	 * implies default_permissions, so only where that is on anyway. */

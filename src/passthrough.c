@@ -135,18 +135,12 @@ static bool backing_serves(struct vn_fs *fs, struct vn_node *n, int flags)
 #define VN_PT_SMALL (64 << 10)
 
 /* Should the open (flags) of the file open as fd get a backing file? Not
- * small files opened for reading (above), nor files the kernel's
- * passthrough would treat otherwise than the real filesystem:
- * set-group-ID without group execute, which a write by a user outside the
- * group clears on ext4, the daemon too (vn_drop_sgid), but not the
- * kernel's passthrough write. */
+ * small files opened for reading (above). */
 static bool wants_backing(int fd, int flags)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return false;
-	if ((st.st_mode & (S_ISGID | S_IXGRP)) == S_ISGID)
 		return false;
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ||
 	       st.st_size > VN_PT_SMALL;

@@ -10,10 +10,17 @@
  *     field at offset 36 of fuse_init_out (3.14's unused[0]).
  *   - OPEN and CREATE: fuse_open_out gets FOPEN_PASSTHROUGH (1 << 7) in
  *     open_flags and the backing id at offset 12 (3.14's padding).
+ *   - With passthrough, INIT also takes FUSE_HANDLE_KILLPRIV_V2: the kernel
+ *     then stops asking for security.capability before every write (a
+ *     GETXATTR each, which halved 4 KiB random writes), and leaves the
+ *     clearing of set-user-ID and set-group-ID bits to the daemon, with a
+ *     flag in the request libfuse 3.14 does not pass on (SETATTR, OPEN,
+ *     CREATE, WRITE): read here, on the way in (vn_transport_kill_privs).
  * libfuse writes each of these replies synchronously through writev() on
  * the thread that called fuse_reply_*(), so a handler states what it wants
  * in a per-thread record just before replying (vn_transport_arm), and
- * writev() applies it to that thread's next OPEN or CREATE reply. */
+ * writev() applies it to that thread's next OPEN or CREATE reply. Likewise
+ * a request is read by the thread that then serves it. */
 #include "config.h"
 
 #include <errno.h>
@@ -28,11 +35,26 @@
 #include "veneer.h"
 
 /* The protocol as this file needs it (linux/fuse.h, 7.40 and on). */
+#define PROTO_OPCODE_SETATTR 4
+#define PROTO_OPCODE_OPEN 14
+#define PROTO_OPCODE_WRITE 16
 #define PROTO_OPCODE_INIT 26
+#define PROTO_OPCODE_CREATE 35
 #define PROTO_INIT_EXT (1u << 30)
 #define PROTO_PASSTHROUGH_HI (1u << (37 - 32))	/* in flags2 */
 #define PROTO_WRITEBACK_CACHE (1u << 16)
+#define PROTO_HANDLE_KILLPRIV_V2 (1u << 28)
 #define PROTO_FOPEN_PASSTHROUGH (1u << 7)
+/* The kill flags of FUSE_HANDLE_KILLPRIV_V2, and where they are:
+ * fuse_setattr_in.valid, fuse_open_in.open_flags and fuse_create_in's,
+ * fuse_write_in.write_flags. */
+#define PROTO_FATTR_KILL_SUIDGID (1u << 11)
+#define PROTO_OPEN_KILL_SUIDGID (1u << 0)
+#define PROTO_WRITE_KILL_SUIDGID (1u << 2)
+#define SETATTR_IN_VALID 0
+#define OPEN_IN_OPEN_FLAGS 4
+#define CREATE_IN_OPEN_FLAGS 12
+#define WRITE_IN_WRITE_FLAGS 20
 #define PROTO_IN_HEADER 40	/* struct fuse_in_header */
 #define PROTO_OUT_HEADER 16	/* struct fuse_out_header */
 /* struct fuse_init_in: major, minor, max_readahead, flags, flags2 */
@@ -66,6 +88,11 @@ struct vn_backing_map {
 static struct vn_fs *transport_fs;
 static uint64_t init_unique;	/* INIT's request, its reply amended */
 static bool kernel_offers;	/* INIT offered FUSE_PASSTHROUGH */
+static bool offers_killpriv;	/* and FUSE_HANDLE_KILLPRIV_V2 */
+
+/* The request this thread read last, and so serves: does it ask for the
+ * set-user-ID and set-group-ID bits to be cleared? */
+static __thread bool request_kills;
 
 /* What this thread's next OPEN or CREATE reply gets. */
 static __thread struct {
@@ -87,22 +114,62 @@ static void put32(void *p, size_t off, uint32_t v)
 	memcpy((char *)p + off, &v, sizeof(v));
 }
 
+/* Is the 32-bit field at off of the request's body (n bytes read in
+ * all) there, and does it have any of bits? */
+static bool has_bits(const void *buf, ssize_t n, size_t off, uint32_t bits)
+{
+	return n >= (ssize_t)(PROTO_IN_HEADER + off + 4) &&
+	       (get32(buf, PROTO_IN_HEADER + off) & bits);
+}
+
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
 	uint32_t flags;
 
-	/* The INIT request: what the kernel offers, and which reply to
-	 * amend. */
-	if (n >= PROTO_IN_HEADER + INIT_IN_FLAGS2 + 4 &&
-	    get32(buf, 4) == PROTO_OPCODE_INIT) {
+	request_kills = false;
+	if (n < PROTO_IN_HEADER)
+		return n;
+	switch (get32(buf, 4)) {
+	case PROTO_OPCODE_INIT:
+		/* What the kernel offers, and which reply to amend. */
+		if (n < PROTO_IN_HEADER + INIT_IN_FLAGS2 + 4)
+			break;
 		memcpy(&init_unique, (char *)buf + 8, sizeof(init_unique));
 		flags = get32(buf, PROTO_IN_HEADER + INIT_IN_FLAGS);
 		kernel_offers = (flags & PROTO_INIT_EXT) &&
 				(get32(buf, PROTO_IN_HEADER + INIT_IN_FLAGS2) &
 				 PROTO_PASSTHROUGH_HI);
+		offers_killpriv = flags & PROTO_HANDLE_KILLPRIV_V2;
+		break;
+	case PROTO_OPCODE_SETATTR:
+		request_kills = has_bits(buf, n, SETATTR_IN_VALID,
+					 PROTO_FATTR_KILL_SUIDGID);
+		break;
+	case PROTO_OPCODE_OPEN:
+		request_kills = has_bits(buf, n, OPEN_IN_OPEN_FLAGS,
+					 PROTO_OPEN_KILL_SUIDGID);
+		break;
+	case PROTO_OPCODE_CREATE:
+		request_kills = has_bits(buf, n, CREATE_IN_OPEN_FLAGS,
+					 PROTO_OPEN_KILL_SUIDGID);
+		break;
+	case PROTO_OPCODE_WRITE:
+		request_kills = has_bits(buf, n, WRITE_IN_WRITE_FLAGS,
+					 PROTO_WRITE_KILL_SUIDGID);
+		break;
 	}
 	return n;
+}
+
+bool vn_transport_offers_passthrough(void)
+{
+	return kernel_offers && offers_killpriv;
+}
+
+bool vn_transport_kill_privs(void)
+{
+	return request_kills;
 }
 
 /* The INIT reply takes passthrough where both sides want it. */
@@ -114,7 +181,8 @@ static void amend_init(struct iovec *iov, int count)
 	if (count < 2 || iov[1].iov_len < INIT_OUT_SIZE)
 		return;
 	flags = get32(iov[1].iov_base, INIT_OUT_FLAGS);
-	if (fs->passthrough != VN_PT_WANTED || !kernel_offers ||
+	if (fs->passthrough != VN_PT_WANTED ||
+	    !vn_transport_offers_passthrough() ||
 	    !(flags & PROTO_INIT_EXT) || (flags & PROTO_WRITEBACK_CACHE)) {
 		if (fs->passthrough == VN_PT_WANTED) {
 			fs->passthrough = VN_PT_UNAVAILABLE;
@@ -122,9 +190,12 @@ static void amend_init(struct iovec *iov, int count)
 		}
 		return;
 	}
+	put32(iov[1].iov_base, INIT_OUT_FLAGS,
+	      flags | PROTO_HANDLE_KILLPRIV_V2);
 	put32(iov[1].iov_base, INIT_OUT_FLAGS2,
 	      get32(iov[1].iov_base, INIT_OUT_FLAGS2) | PROTO_PASSTHROUGH_HI);
 	put32(iov[1].iov_base, INIT_OUT_MAX_STACK_DEPTH, VN_MAX_STACK_DEPTH);
+	fs->kill_privs = true;
 	fs->passthrough = VN_PT_ON;
 	vn_debug("passthrough: on, max_stack_depth %d", VN_MAX_STACK_DEPTH);
 }

@@ -95,6 +95,9 @@ struct vn_fs {
 	int atime_flags;	/* VN_NOATIME | VN_NODIRATIME */
 	/* Kernel passthrough (transport.c, passthrough.c): atomic. */
 	int passthrough;	/* enum vn_pt */
+	/* FUSE_HANDLE_KILLPRIV_V2 was taken at INIT (with passthrough): the
+	 * daemon clears set-ID bits where the kernel asks (vn_kill_privs). */
+	bool kill_privs;
 	/* Each node's passthrough state, striped by nodeid. */
 	pthread_mutex_t open_locks[VN_OPEN_LOCKS];
 	/* What the statistics show (atomic). */
@@ -415,6 +418,12 @@ int vn_transport_install(struct vn_fs *fs, struct fuse_session *se);
  * with backing_id; vn_transport_disarm() after the reply. */
 void vn_transport_arm(int backing_id, bool create);
 void vn_transport_disarm(void);
+/* Did INIT offer kernel passthrough (with FUSE_HANDLE_KILLPRIV_V2, which
+ * the daemon takes with it)? Valid from the init callback on. */
+bool vn_transport_offers_passthrough(void);
+/* Does the request this thread serves ask, by FUSE_HANDLE_KILLPRIV_V2's
+ * flag, for set-user-ID and set-group-ID to be cleared (vn_kill_privs)? */
+bool vn_transport_kill_privs(void);
 /* Give the kernel the regular file open as fd as a backing file. Returns
  * the backing id (> 0) or -errno. */
 int vn_backing_open(struct vn_fs *fs, int fd);
@@ -441,6 +450,12 @@ void vn_pt_release(struct vn_fs *fs, struct vn_node *n, bool passthrough);
  * will do) where the real filesystem would for a write by req's caller that
  * the kernel's own check lets keep it. Returns whether it did. */
 bool vn_drop_sgid(fuse_req_t req, int fd);
+/* Clear what a write by req's caller, who lacks CAP_FSETID, clears on the
+ * real filesystem: set-user-ID, and set-group-ID where group execute is
+ * set or the caller is not in the file's group; as the daemon, on the
+ * regular file open as fd (O_PATH will do). For the kernel's requests
+ * under FUSE_HANDLE_KILLPRIV_V2. Returns whether the mode changed. */
+bool vn_kill_privs(fuse_req_t req, int fd);
 void vn_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void vn_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode, struct fuse_file_info *fi);
