@@ -384,9 +384,10 @@ check_parallel() {
 @test "a refused backing file: one warning, then everything through the daemon" {
 	local mode
 	for mode in pt ovl; do
-		# A sanitized daemon wants its runtime first; the injector goes
+		# The injector is built beside vnop (in the build tree). A
+		# sanitized daemon wants its runtime first; the injector goes
 		# before it.
-		LD_PRELOAD=$VN_TESTS/faultinject.so VN_FAULT=backing_open=1 \
+		LD_PRELOAD=${FAULTINJECT:-$(dirname "$VNOP")/faultinject.so} VN_FAULT=backing_open=1 \
 			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
 			kp_mount $mode
 		check_pattern_mounted random
