@@ -253,16 +253,17 @@ void vn_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		err = set_mode(&s);
 		s.valid &= ~FUSE_SET_ATTR_MODE;
 	}
-	if (!err && fs->kill_privs &&
-	    (!valid || ((valid & FUSE_SET_ATTR_SIZE) &&
-			vn_transport_kill_privs())))
+	if (!err && fs->kill_privs) {
 		/* FUSE_HANDLE_KILLPRIV_V2: a truncate that asks, or a SETATTR
 		 * with nothing to set, which is what the kernel sends for a
 		 * write or fallocate by a caller without CAP_FSETID that
 		 * must clear set-ID bits (the bits themselves left to us). */
-		vn_kill_privs(req, s.fd);
-	else if (!err && (valid & FUSE_SET_ATTR_SIZE))
+		if (!valid || ((valid & FUSE_SET_ATTR_SIZE) &&
+			       vn_transport_kill_privs()))
+			vn_kill_privs(req, s.fd);
+	} else if (!err && (valid & FUSE_SET_ATTR_SIZE)) {
 		vn_drop_sgid(req, s.fd);
+	}
 	if (!err && kernel_time_now(&s, req)) {
 		err = set_times(&s);
 		s.valid &= ~VN_TIME_BITS;

@@ -155,15 +155,15 @@ static void reply_opened(fuse_req_t req, struct vn_fs *fs, struct vn_node *n,
  * execute permission; the kernel asks for that (a SETATTR) only where
  * group execute is set. The rest of it (set-user-ID, set-group-ID with
  * group execute, security.capability) the kernel has asked for already.
- * Root is taken to have CAP_FSETID, which keeps the bit. With
- * FUSE_HANDLE_KILLPRIV_V2 the kernel asks for all of it: vn_kill_privs. */
+ * Root is taken to have CAP_FSETID, which keeps the bit. (With
+ * FUSE_HANDLE_KILLPRIV_V2 the kernel asks for all of it: vn_kill_privs
+ * instead.) */
 bool vn_drop_sgid(fuse_req_t req, int fd)
 {
 	struct stat st;
 	char path[32];
 
-	if (vn_fs(req)->kill_privs || fuse_req_ctx(req)->uid == 0 ||
-	    fstat(fd, &st) < 0 ||
+	if (fuse_req_ctx(req)->uid == 0 || fstat(fd, &st) < 0 ||
 	    !S_ISREG(st.st_mode) || (st.st_mode & (S_ISGID | S_IXGRP)) != S_ISGID)
 		return false;
 	if (vn_creds_in_group(req, st.st_gid))

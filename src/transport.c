@@ -122,42 +122,41 @@ static bool has_bits(const void *buf, ssize_t n, size_t off, uint32_t bits)
 	       (get32(buf, PROTO_IN_HEADER + off) & bits);
 }
 
+/* Where each request that can carry it has the kill flag. */
+static const struct {
+	uint32_t opcode;
+	size_t off;
+	uint32_t bit;
+} kill_flags[] = {
+	{ PROTO_OPCODE_SETATTR, SETATTR_IN_VALID, PROTO_FATTR_KILL_SUIDGID },
+	{ PROTO_OPCODE_OPEN, OPEN_IN_OPEN_FLAGS, PROTO_OPEN_KILL_SUIDGID },
+	{ PROTO_OPCODE_CREATE, CREATE_IN_OPEN_FLAGS, PROTO_OPEN_KILL_SUIDGID },
+	{ PROTO_OPCODE_WRITE, WRITE_IN_WRITE_FLAGS, PROTO_WRITE_KILL_SUIDGID },
+};
+
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
-	uint32_t flags;
+	uint32_t flags, opcode;
+	size_t i;
 
 	request_kills = false;
 	if (n < PROTO_IN_HEADER)
 		return n;
-	switch (get32(buf, 4)) {
-	case PROTO_OPCODE_INIT:
-		/* What the kernel offers, and which reply to amend. */
-		if (n < PROTO_IN_HEADER + INIT_IN_FLAGS2 + 4)
-			break;
+	opcode = get32(buf, 4);
+	for (i = 0; i < sizeof(kill_flags) / sizeof(kill_flags[0]); i++)
+		if (kill_flags[i].opcode == opcode)
+			request_kills = has_bits(buf, n, kill_flags[i].off,
+						 kill_flags[i].bit);
+	/* INIT: what the kernel offers, and which reply to amend. */
+	if (opcode == PROTO_OPCODE_INIT &&
+	    n >= PROTO_IN_HEADER + INIT_IN_FLAGS2 + 4) {
 		memcpy(&init_unique, (char *)buf + 8, sizeof(init_unique));
 		flags = get32(buf, PROTO_IN_HEADER + INIT_IN_FLAGS);
 		kernel_offers = (flags & PROTO_INIT_EXT) &&
 				(get32(buf, PROTO_IN_HEADER + INIT_IN_FLAGS2) &
 				 PROTO_PASSTHROUGH_HI);
 		offers_killpriv = flags & PROTO_HANDLE_KILLPRIV_V2;
-		break;
-	case PROTO_OPCODE_SETATTR:
-		request_kills = has_bits(buf, n, SETATTR_IN_VALID,
-					 PROTO_FATTR_KILL_SUIDGID);
-		break;
-	case PROTO_OPCODE_OPEN:
-		request_kills = has_bits(buf, n, OPEN_IN_OPEN_FLAGS,
-					 PROTO_OPEN_KILL_SUIDGID);
-		break;
-	case PROTO_OPCODE_CREATE:
-		request_kills = has_bits(buf, n, CREATE_IN_OPEN_FLAGS,
-					 PROTO_OPEN_KILL_SUIDGID);
-		break;
-	case PROTO_OPCODE_WRITE:
-		request_kills = has_bits(buf, n, WRITE_IN_WRITE_FLAGS,
-					 PROTO_WRITE_KILL_SUIDGID);
-		break;
 	}
 	return n;
 }

@@ -37,6 +37,12 @@ rq_mount() {
 	T=$MNT/t
 }
 
+# rq_unmount: unmount, and empty the trees for the next mode.
+rq_unmount() {
+	vn_unmount
+	rm -rf "$SRC"/* "$UPPER"/*
+}
+
 # settle: the kernel sends RELEASE after close(2) has returned; wait
 # until no file is open in the daemon and the trace has stopped growing.
 settle() {
@@ -105,8 +111,7 @@ make_files() {
 		[ "$(count FLUSH)" = 0 ]
 		[ "$(count WRITE)" = 0 ]
 		[ "$(total)" -le $((5 * N + 3)) ]
-		vn_unmount
-		rm -rf "$SRC"/* "$UPPER"/*
+		rq_unmount
 	done
 }
 
@@ -136,8 +141,7 @@ make_files() {
 		[ "$(count GETATTR)" -le 2 ]
 		[ "$(count READDIRPLUS)" -ge 1 ]
 		[ "$(total)" -le 12 ]
-		vn_unmount
-		rm -rf "$SRC"/* "$UPPER"/*
+		rq_unmount
 	done
 }
 
@@ -161,8 +165,7 @@ make_files() {
 		[ "$(count FLUSH)" = 0 ]
 		[ "$(count LOOKUP)" = 0 ]
 		[ "$(total)" -le $((3 * N + 4)) ]
-		vn_unmount
-		rm -rf "$SRC"/* "$UPPER"/*
+		rq_unmount
 	done
 }
 
@@ -183,8 +186,7 @@ make_files() {
 		[ "$(count RMDIR)" = 1 ]
 		[ "$(count LOOKUP)" = 0 ]
 		[ "$(total)" -le $((2 * N + 8)) ]
-		vn_unmount
-		rm -rf "$SRC"/* "$UPPER"/*
+		rq_unmount
 	done
 }
 
@@ -213,7 +215,6 @@ make_files() {
 		[ "$(count OPEN)" -le 20 ]
 		[ "$(count READ)" -le 5 ]
 		[ "$(total)" -le 60 ]
-		vn_unmount
-		rm -rf "$SRC"/* "$UPPER"/*
+		rq_unmount
 	done
 }
